@@ -1,0 +1,48 @@
+// AWS clients. Endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
+// AWS_ENDPOINT_URL_EC2), so the same code talks to AWS or to a local emulator. Credentials come from the
+// default provider chain and are never copied anywhere.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
+
+export interface RequestCounter {
+  requests: number;
+  /** Response body bytes, from Content-Length where the server sends it. */
+  bytes: number;
+}
+
+/** An S3 client; `unsigned` reads a public bucket anonymously (e.g. the commercial bucket from GovCloud). */
+export function s3Client(region: string, opts: { unsigned?: boolean; counter?: RequestCounter } = {}): S3Client {
+  const client = new S3Client({
+    region,
+    ...(opts.unsigned
+      ? {
+          credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
+          signer: { sign: async (request) => request },
+        }
+      : {}),
+  });
+  if (opts.counter) countRequests(client, opts.counter);
+  return client;
+}
+
+export function ec2Client(region: string): EC2Client {
+  return new EC2Client({ region });
+}
+
+/** The EC2 endpoint the SDK would use from the environment, for Packer's custom_endpoint_ec2 ('' = AWS). */
+export function ec2EndpointFromEnv(env: NodeJS.ProcessEnv): string {
+  return env.AWS_ENDPOINT_URL_EC2 || env.AWS_ENDPOINT_URL || '';
+}
+
+function countRequests(client: S3Client, counter: RequestCounter): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      counter.requests++;
+      const result = await next(args);
+      const response = result.response as { headers?: Record<string, string> };
+      counter.bytes += Number(response.headers?.['content-length'] ?? 0);
+      return result;
+    },
+    { step: 'deserialize', name: 'countRequests' },
+  );
+}

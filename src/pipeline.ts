@@ -1,0 +1,65 @@
+// The build, top to bottom: configure → resolve → plan → render → validate → build → report.
+// Entry scripts wire real adapters in; tests wire their own.
+import { join } from 'node:path';
+import { runPackerBuild } from './build/packer-build.ts';
+import { EXIT } from './errors.ts';
+import { makePlan, type Plan } from './plan/plan.ts';
+import { detectPacker } from './process/packer.ts';
+import type { Runner } from './process/run.ts';
+import { repoPath } from './paths.ts';
+import { renderTemplate, publishDirectory, stageBuildDirectory } from './render/render.ts';
+import { amisFromManifest, buildSummary, planSummary } from './report/summary.ts';
+import { resolve, type AwsClients, type Log } from './resolve/resolve.ts';
+import { configure } from './variables/configure.ts';
+import { ConfigError } from './errors.ts';
+import { formatTemplate, validateTemplate } from './validate/packer-validate.ts';
+import { ec2EndpointFromEnv } from './aws/clients.ts';
+
+export interface PipelineDeps {
+  runner: Runner;
+  clients: AwsClients;
+  env: NodeJS.ProcessEnv;
+  log: Log;
+  now?: () => Date;
+  buildRoot?: string;
+}
+
+export interface PipelineResult {
+  exitCode: number;
+  plan: Plan;
+  dir: string;
+}
+
+export async function runPipeline(words: string[], deps: PipelineDeps): Promise<PipelineResult> {
+  const now = deps.now?.() ?? new Date();
+  const config = await configure(words, deps.env);
+  const packer = await detectPacker(deps.runner, deps.env);
+  if (config.values.ami_deprecation_days > 0 && !packer.modern) {
+    throw new ConfigError('ami_deprecation_days', config.values.ami_deprecation_days, `0 with Packer ${packer.version}`, 'deprecate_at needs Packer >= 1.7 with the amazon plugin.');
+  }
+
+  const resolved = await resolve(config, deps.clients, deps.log);
+  const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot: deps.buildRoot ?? 'build' });
+
+  const staged = stageBuildDirectory(plan, renderTemplate(plan, { ec2Endpoint: ec2EndpointFromEnv(deps.env) }));
+  try {
+    deps.log(`Validating ${plan.template} with Packer ${packer.version}`);
+    await formatTemplate(deps.runner, staged);
+    await validateTemplate(deps.runner, staged);
+  } catch (error) {
+    const kept = publishDirectory(staged, `${repoPath(plan.build_dir)}.invalid`);
+    deps.log(`The rendered files are kept for inspection in ${kept}`);
+    throw error;
+  }
+  const dir = publishDirectory(staged, repoPath(plan.build_dir));
+
+  if (plan.dry_run) {
+    for (const line of ['Dry run: resolved, rendered and validated; packer build not run.', ...planSummary(plan), `Plan         ${join(plan.build_dir, 'plan.json')}`]) deps.log(line);
+    return { exitCode: EXIT.ok, plan, dir };
+  }
+
+  deps.log(`Building ${plan.ami_name} (packer build; Ctrl-C stops Packer, which cleans up its instance)`);
+  const outcome = await runPackerBuild(deps.runner, dir, packer.modern, deps.env);
+  for (const line of buildSummary(plan, amisFromManifest(dir), outcome.seconds, outcome.exitCode)) deps.log(line);
+  return { exitCode: outcome.exitCode, plan, dir };
+}

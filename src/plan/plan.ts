@@ -1,0 +1,155 @@
+// Plan: the configuration plus everything resolved, with every derived value filled in. plan.json is this.
+import { defaultInstanceType } from '../data/instance-types.ts';
+import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
+import { ResolutionError } from '../errors.ts';
+import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
+import { bucketArch } from '../resolve/kubernetes-build.ts';
+import type { SourceAmi } from '../resolve/source-ami.ts';
+import type { BuildVariables, VariableName } from '../variables/declarations.ts';
+import type { Configuration } from '../variables/configure.ts';
+import type { PackerInfo } from '../process/packer.ts';
+
+export const WORK_DIR = '/var/lib/eks-build';
+
+export interface Plan {
+  kubernetes_version: string;
+  kubernetes_build_date: string;
+  kubernetes_minor: string;
+  arch: 'x86_64' | 'arm64';
+  aws_region: string;
+  partition: string;
+  s3_domain: string;
+  ami_name: string;
+  ami_regions: string[];
+  source_ami_id: string;
+  source_ami_name: string;
+  source_ami_owner: string;
+  rhel_version: number;
+  rhel_release: string;
+  root_device_name: string;
+  binary_bucket: { name: string; region: string; unsigned: boolean; kubelet_key: string };
+  pause_image: string;
+  variant: string;
+  dry_run: boolean;
+  packer: PackerInfo;
+  /** Build directory and rendered template, relative to the repository root. */
+  build_dir: string;
+  template: string;
+  /** Every build variable by canonical name, with derived values filled in. */
+  variables: BuildVariables;
+  /** Which layer set each variable (default, Kubernetes 1.28 defaults, preset …, file, command line). */
+  variable_sources: Record<VariableName, string>;
+  /** Environment every provisioner receives (no credentials, ever). */
+  provisioner_environment: Record<string, string>;
+  created_at: string;
+}
+
+export const defaultSourceAmiFilter = (rhel: number, arch: string): string => `RHEL-${rhel}.*_HVM-*-${arch}-*`;
+
+export function defaultAmiName(v: BuildVariables, minor: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `rhel-${v.rhel_version}-eks-node-${minor}-${v.arch}-${v.variant}-v${stamp}`;
+}
+
+/** RHEL major of the chosen image; the image decides unless the user set rhel_version explicitly. */
+export function rhelMajor(config: Configuration, ami: SourceAmi): number {
+  const fromImage = ami.rhelRelease ? Number(ami.rhelRelease.split('.')[0]) : undefined;
+  if (fromImage === undefined) return config.values.rhel_version;
+  if (fromImage !== config.values.rhel_version && config.sourceOf.rhel_version !== 'default') {
+    throw new ResolutionError(
+      `The chosen source image ${ami.id} (${ami.name}) is RHEL ${fromImage}, but rhel_version=${config.values.rhel_version} was set (${config.sourceOf.rhel_version}). Change source_ami_filter_name or rhel_version.`,
+    );
+  }
+  return fromImage;
+}
+
+export interface PlanInput {
+  config: Configuration;
+  kubernetes: KubernetesBuild;
+  sourceAmi: SourceAmi;
+  rhelVersion: number;
+  packer: PackerInfo;
+  unsignedBucket: boolean;
+  now: Date;
+  buildRoot: string;
+}
+
+export function makePlan(input: PlanInput): Plan {
+  const { config, kubernetes, sourceAmi, now } = input;
+  const v: BuildVariables = { ...config.values, rhel_version: input.rhelVersion };
+  const facts = regionFacts(v.aws_region);
+  if (!facts) throw new Error(`unknown region ${v.aws_region} passed configuration`);
+  v.kubernetes_version = kubernetes.version;
+  v.kubernetes_build_date = kubernetes.buildDate;
+  v.instance_type ||= defaultInstanceType(v.arch as 'x86_64' | 'arm64');
+  v.source_ami_id = sourceAmi.id;
+  v.source_ami_owners = v.source_ami_owners.length ? v.source_ami_owners : [facts.redHatOwner ?? sourceAmi.owner];
+  v.source_ami_filter_name ||= defaultSourceAmiFilter(v.rhel_version, v.arch);
+  v.ami_name ||= defaultAmiName(v, kubernetes.minor, now);
+  v.ami_description ||= `EKS worker for Kubernetes ${kubernetes.version} on RHEL ${sourceAmi.rhelRelease ?? v.rhel_version} (${v.arch}, ${v.variant}, kube-proxy IPVS ready)`;
+  v.pause_image ||= `${eksRegistry(facts)}/eks/pause:${v.pause_image_tag}`;
+  const buildDir = `${input.buildRoot}/${v.ami_name}`;
+  const plan: Plan = {
+    kubernetes_version: kubernetes.version,
+    kubernetes_build_date: kubernetes.buildDate,
+    kubernetes_minor: kubernetes.minor,
+    arch: v.arch as 'x86_64' | 'arm64',
+    aws_region: v.aws_region,
+    partition: facts.partition,
+    s3_domain: facts.dnsSuffix,
+    ami_name: v.ami_name,
+    ami_regions: v.ami_regions,
+    source_ami_id: sourceAmi.id,
+    source_ami_name: sourceAmi.name,
+    source_ami_owner: sourceAmi.owner,
+    rhel_version: v.rhel_version,
+    rhel_release: sourceAmi.rhelRelease ?? String(v.rhel_version),
+    root_device_name: sourceAmi.rootDeviceName,
+    binary_bucket: { name: v.binary_bucket_name, region: v.binary_bucket_region, unsigned: input.unsignedBucket, kubelet_key: kubernetes.kubeletKey },
+    pause_image: v.pause_image,
+    variant: v.variant,
+    dry_run: config.options.dry_run,
+    packer: input.packer,
+    build_dir: buildDir,
+    template: `${buildDir}/eks-worker.pkr.hcl`,
+    variables: v,
+    variable_sources: config.sourceOf,
+    provisioner_environment: {},
+    created_at: now.toISOString(),
+  };
+  plan.provisioner_environment = provisionerEnvironment(plan);
+  return plan;
+}
+
+/** The contract with provisioners/ (docs/provisioner-contract.md). Explicit values only: no AWS credentials. */
+export function provisionerEnvironment(plan: Plan): Record<string, string> {
+  const v = plan.variables;
+  return {
+    WORK_DIR,
+    AWS_REGION: plan.aws_region,
+    PARTITION: plan.partition,
+    S3_DOMAIN: plan.s3_domain,
+    KUBERNETES_VERSION: plan.kubernetes_version,
+    KUBERNETES_MINOR: plan.kubernetes_minor,
+    KUBERNETES_BUILD_DATE: plan.kubernetes_build_date,
+    ARCH: plan.arch,
+    BINARY_ARCH: bucketArch(plan.arch),
+    RHEL_VERSION: String(plan.rhel_version),
+    BINARY_BUCKET_NAME: v.binary_bucket_name,
+    BINARY_BUCKET_REGION: v.binary_bucket_region,
+    BINARY_BUCKET_ENDPOINT: '',
+    PULL_CNI_FROM_GITHUB: String(v.pull_cni_from_github),
+    GITHUB_BASE_URL: 'https://github.com',
+    CNI_PLUGIN_VERSION: v.cni_plugin_version,
+    CONTAINERD_VERSION: v.containerd_version,
+    RUNC_VERSION: v.runc_version,
+    PAUSE_IMAGE: plan.pause_image,
+    IPVS_MODULES: v.ipvs_modules.join(' '),
+    VARIANT: v.variant,
+  };
+}
+
+/** Reads of the binary bucket are unsigned when it lies in another partition than the caller's credentials. */
+export function bucketNeedsUnsignedReads(v: BuildVariables): boolean {
+  return partitionOf(v.binary_bucket_region) !== partitionOf(v.aws_region);
+}

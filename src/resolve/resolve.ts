@@ -1,0 +1,74 @@
+// Resolve: ask AWS (or the emulator) for what the configuration leaves open — the Kubernetes build and the
+// source image — and settle the minor and RHEL major they imply.
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ConfigErrors } from '../errors.ts';
+import { supportedMinors } from '../data/minors.ts';
+import { regionFacts } from '../data/partitions.ts';
+import { bucketNeedsUnsignedReads, defaultSourceAmiFilter, rhelMajor } from '../plan/plan.ts';
+import { withMinor, type Configuration } from '../variables/configure.ts';
+import { ruleProblems } from '../variables/rules.ts';
+import { bucketArch, findKubernetesBuild, type KubernetesBuild } from './kubernetes-build.ts';
+import { findSourceAmi, type SourceAmi } from './source-ami.ts';
+
+export interface AwsClients {
+  s3(region: string, unsigned: boolean): S3Client;
+  ec2(region: string): EC2Client;
+}
+
+export interface Resolved {
+  config: Configuration;
+  kubernetes: KubernetesBuild;
+  sourceAmi: SourceAmi;
+  rhelVersion: number;
+  unsignedBucket: boolean;
+}
+
+export type Log = (line: string) => void;
+
+export async function resolveKubernetes(config: Configuration, clients: AwsClients, log: Log): Promise<{ config: Configuration; kubernetes: KubernetesBuild; unsigned: boolean }> {
+  const v = config.values;
+  const unsigned = bucketNeedsUnsignedReads(v);
+  if (v.kubernetes_version && v.kubernetes_build_date) {
+    const kubeletKey = `${v.kubernetes_version}/${v.kubernetes_build_date}/bin/linux/${bucketArch(v.arch as 'x86_64')}/kubelet`;
+    return { config, unsigned, kubernetes: { version: v.kubernetes_version, buildDate: v.kubernetes_build_date, minor: config.minor, kubeletKey } };
+  }
+  const minors = config.minor ? [config.minor] : supportedMinors();
+  log(`Finding Kubernetes ${v.kubernetes_version || (config.minor ? `${config.minor}.x` : 'newest supported minor')} for ${v.arch} in s3://${v.binary_bucket_name} (${v.binary_bucket_region}${unsigned ? ', unsigned' : ''})`);
+  const kubernetes = await findKubernetesBuild(clients.s3(v.binary_bucket_region, unsigned), {
+    bucket: v.binary_bucket_name,
+    region: v.binary_bucket_region,
+    arch: v.arch as 'x86_64' | 'arm64',
+    minors,
+    version: v.kubernetes_version || undefined,
+  });
+  return { config: config.minor ? config : withMinor(config, kubernetes.minor), kubernetes, unsigned };
+}
+
+export async function resolveSourceAmi(config: Configuration, clients: AwsClients, log: Log): Promise<{ sourceAmi: SourceAmi; rhelVersion: number }> {
+  const v = config.values;
+  const facts = regionFacts(v.aws_region)!;
+  const owners = v.source_ami_owners.length ? v.source_ami_owners : [facts.redHatOwner!];
+  const nameFilter = v.source_ami_filter_name || defaultSourceAmiFilter(v.rhel_version, v.arch);
+  log(v.source_ami_id ? `Describing source AMI ${v.source_ami_id} in ${v.aws_region}` : `Finding source AMI ${nameFilter} owned by ${owners.join(', ')} in ${v.aws_region}`);
+  const sourceAmi = await findSourceAmi(clients.ec2(v.aws_region), {
+    region: v.aws_region,
+    owners,
+    nameFilter,
+    arch: v.arch as 'x86_64' | 'arm64',
+    imageId: v.source_ami_id || undefined,
+  });
+  const rhelVersion = rhelMajor(config, sourceAmi);
+  if (rhelVersion !== v.rhel_version) {
+    // The image decided the RHEL major; combinations that depend on it are checked again.
+    const problems = ruleProblems({ values: { ...v, rhel_version: rhelVersion }, sourceOf: config.sourceOf, minor: config.minor });
+    if (problems.length) throw new ConfigErrors(problems);
+  }
+  return { sourceAmi, rhelVersion };
+}
+
+export async function resolve(config: Configuration, clients: AwsClients, log: Log): Promise<Resolved> {
+  const k = await resolveKubernetes(config, clients, log);
+  const { sourceAmi, rhelVersion } = await resolveSourceAmi(k.config, clients, log);
+  return { config: k.config, kubernetes: k.kubernetes, sourceAmi, rhelVersion, unsignedBucket: k.unsigned };
+}

@@ -1,0 +1,61 @@
+// Configure: command line + environment → a checked build configuration, before any AWS call.
+import { ConfigErrors, UserError } from '../errors.ts';
+import { minorDefaults, minorOf } from '../data/minors.ts';
+import { parseArguments } from '../cli/arguments.ts';
+import type { BuildVariables, VariableName } from './declarations.ts';
+import { composeLayers, type Layer } from './layers.ts';
+import type { RunOptions } from './options.ts';
+import { presetLayer } from './presets.ts';
+import { ruleProblems } from './rules.ts';
+import { schemaProblems } from './schema.ts';
+import { readVariableFile } from './var-file.ts';
+
+export interface Configuration {
+  options: RunOptions;
+  values: BuildVariables;
+  sourceOf: Record<VariableName, string>;
+  /** Kubernetes minor, '' while it is still to be discovered (plain `make`). */
+  minor: string;
+  /** The user's layers (presets, variable file, command line), kept to recompose once the minor is known. */
+  userLayers: Layer[];
+}
+
+export async function configure(words: string[], env: NodeJS.ProcessEnv): Promise<Configuration> {
+  const parsed = parseArguments(words, env);
+  const userLayers: Layer[] = [];
+  const problems: UserError[] = [];
+  for (const name of parsed.options.preset) {
+    try {
+      userLayers.push(presetLayer(name));
+    } catch (error) {
+      problems.push(error as UserError);
+    }
+  }
+  if (parsed.options.PACKER_VARIABLE_FILE) {
+    try {
+      userLayers.push(await readVariableFile(parsed.options.PACKER_VARIABLE_FILE));
+    } catch (error) {
+      problems.push(error as UserError);
+    }
+  }
+  if (problems.length) throw new ConfigErrors(problems);
+  userLayers.push(parsed.commandLine);
+
+  // A minor known up front selects its per-minor defaults now; otherwise after discovery (withMinor).
+  const explicitVersion = composeLayers(userLayers).values.kubernetes_version;
+  const minor = parsed.options.k8s || (explicitVersion ? minorOf(explicitVersion) : '');
+  return compose({ options: parsed.options, userLayers, minor, requestedMinor: parsed.options.k8s });
+}
+
+/** The configuration recomposed with the per-minor defaults of a discovered minor. */
+export function withMinor(config: Configuration, minor: string): Configuration {
+  return compose({ options: config.options, userLayers: config.userLayers, minor, requestedMinor: minor });
+}
+
+function compose(input: { options: RunOptions; userLayers: Layer[]; minor: string; requestedMinor: string }): Configuration {
+  const minorLayer: Layer[] = input.minor ? [{ source: `Kubernetes ${input.minor} defaults`, values: minorDefaults(input.minor) }] : [];
+  const { values, sourceOf } = composeLayers([...minorLayer, ...input.userLayers]);
+  const problems = [...schemaProblems(values), ...ruleProblems({ values, sourceOf, minor: input.requestedMinor })];
+  if (problems.length) throw new ConfigErrors(problems);
+  return { options: input.options, values, sourceOf, minor: input.minor, userLayers: input.userLayers };
+}
