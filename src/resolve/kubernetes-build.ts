@@ -1,7 +1,7 @@
 // Find the Kubernetes build to install: the highest patch of the minor, then its newest build date, that has
-// linux/<arch>/kubelet and kubelet.sha256. Delimiter listings keep this to three small requests however long
-// the bucket's history: versions of the minor, dates of the chosen version, then the kubelet keys of a date.
-// Each date or version skipped because its linux set is incomplete costs one more request.
+// linux/<arch>/kubelet and kubelet.sha256. Three requests however long the bucket's history: the versions of
+// the minor and the dates of the chosen version (Delimiter listings), then the keys of its newest dates.
+// Only a version with no usable date among its newest eight costs more.
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { compareVersions, minorOf } from '../data/minors.ts';
 import { ResolutionError } from '../errors.ts';
@@ -34,13 +34,12 @@ export async function findKubernetesBuild(s3: S3Client, query: KubernetesBuildQu
   }
   const skipped: string[] = [];
   for (const version of versions) {
-    for (const date of await listDates(s3, query.bucket, version)) {
-      const kubeletKey = `${version}/${date}/bin/linux/${bucketArch(query.arch)}/kubelet`;
-      if (await hasKubeletWithChecksum(s3, query.bucket, kubeletKey)) {
-        return { version, buildDate: date, minor: minorOf(version), kubeletKey };
-      }
-      skipped.push(`${version}/${date}`);
+    const dates = await listDates(s3, query.bucket, version);
+    const date = await newestUsableDate(s3, query.bucket, version, dates, bucketArch(query.arch));
+    if (date) {
+      return { version, buildDate: date, minor: minorOf(version), kubeletKey: kubeletKeyOf(version, date, bucketArch(query.arch)) };
     }
+    skipped.push(...dates.map((d) => `${version}/${d}`));
   }
   throw new ResolutionError(
     `No build in ${where} has bin/linux/${bucketArch(query.arch)}/kubelet with its .sha256 for ${query.version ?? `Kubernetes ${query.minors.join(', ')}`}` +
@@ -65,6 +64,32 @@ async function listDates(s3: S3Client, bucket: string, version: string): Promise
   return folders
     .map((folder) => folder.slice(version.length + 1))
     .filter((d) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)).sort().reverse();
+}
+
+const kubeletKeyOf = (version: string, date: string, arch: string) => `${version}/${date}/bin/linux/${arch}/kubelet`;
+
+/** How many newest dates one listing looks at; a date folder holds ~60 keys, so 8 fit one 1000-key page. */
+const DATE_WINDOW = 8;
+
+/**
+ * The newest date (of `dates`, newest first) whose folder has the kubelet and its .sha256 for the arch.
+ * One listing starting just before the oldest date of a window returns every key of the window's dates,
+ * so windows-only or partial newest dates are skipped without further requests. Should a window not fit one
+ * page (the newest keys come last), its dates are probed one by one instead.
+ */
+async function newestUsableDate(s3: S3Client, bucket: string, version: string, dates: string[], arch: string): Promise<string | undefined> {
+  for (let start = 0; start < dates.length; start += DATE_WINDOW) {
+    const window = dates.slice(start, start + DATE_WINDOW);
+    const oldest = window[window.length - 1];
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${version}/`, StartAfter: `${version}/${oldest}`, MaxKeys: 1000 }));
+    const keys = new Set((out.Contents ?? []).map((o) => o.Key));
+    for (const date of window) {
+      const kubelet = kubeletKeyOf(version, date, arch);
+      const usable = out.IsTruncated ? await hasKubeletWithChecksum(s3, bucket, kubelet) : keys.has(kubelet) && keys.has(`${kubelet}.sha256`);
+      if (usable) return date;
+    }
+  }
+  return undefined;
 }
 
 async function hasKubeletWithChecksum(s3: S3Client, bucket: string, kubeletKey: string): Promise<boolean> {

@@ -1,0 +1,76 @@
+// Source image lookup against a real EC2 emulator holding a Red Hat-like catalog.
+import { expect } from 'chai';
+import { ec2Client } from '../../src/aws/clients.ts';
+import { ResolutionError } from '../../src/errors.ts';
+import { findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
+import { CUSTOMER, image, RED_HAT, redHatCatalog } from '../support/images.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
+
+describe('source AMI lookup (moto EC2)', function () {
+  this.timeout(60_000);
+  let moto: Moto;
+  const saved = { ...process.env };
+  const stig = image('RHEL9_STIG_BASE_2023-04-14', CUSTOMER, '2023-04-15');
+  const nvme = { ...image('RHEL-9.6.0_HVM-20250601-x86_64-1-Hourly2-GP3', '999999999999', '2025-06-01'), root_device_name: '/dev/xvda' };
+
+  before(async () => {
+    moto = await startMoto({ amis: [...redHatCatalog(), stig, nvme] });
+    Object.assign(process.env, moto.env);
+  });
+  after(async () => {
+    process.env = saved;
+    await moto?.stop();
+  });
+
+  const find = (query: Partial<SourceAmiQuery>) =>
+    findSourceAmi(ec2Client('us-west-2'), { region: 'us-west-2', owners: [RED_HAT], nameFilter: 'RHEL-9.*_HVM-*-x86_64-*', arch: 'x86_64', ...query });
+
+  it('picks the newest RHEL 9 release, not a later rebuild of an older minor, nor Cloud Access or HA', async () => {
+    const ami = await find({});
+    expect(ami.name).to.equal('RHEL-9.5.0_HVM-20250115-x86_64-7-Hourly2-GP3');
+    expect(ami.rootDeviceName).to.equal('/dev/sda1');
+  });
+
+  it('picks 8.10 over an 8.8 EUS image published after it', async () => {
+    expect((await find({ nameFilter: 'RHEL-8.*_HVM-*-x86_64-*' })).name).to.equal('RHEL-8.10.0_HVM-20241016-x86_64-61-Hourly2-GP3');
+  });
+
+  it('filters by architecture', async () => {
+    expect((await find({ arch: 'arm64', nameFilter: 'RHEL-9.*_HVM-*' })).name).to.contain('arm64');
+  });
+
+  it('takes Cloud Access images only when the filter names them', async () => {
+    expect((await find({ nameFilter: 'RHEL-9.*_HVM-*-x86_64-*-Access2-GP3' })).name).to.contain('Access2');
+  });
+
+  it('finds a customer STIG base by owner and wildcard filter', async () => {
+    const ami = await find({ owners: [CUSTOMER], nameFilter: 'RHEL9_STIG_BASE*2023-04-14*' });
+    expect(ami).to.include({ id: stig.ami_id, rhelRelease: '9' });
+  });
+
+  it("uses the image's own root device name", async () => {
+    const ami = await find({ owners: ['999999999999'], nameFilter: 'RHEL-9.6*' });
+    expect(ami.rootDeviceName).to.equal('/dev/xvda');
+  });
+
+  it('describes a pinned image instead of searching', async () => {
+    const ami = await find({ imageId: stig.ami_id });
+    expect(ami.name).to.equal('RHEL9_STIG_BASE_2023-04-14');
+    try {
+      await find({ imageId: stig.ami_id, arch: 'arm64' });
+      expect.fail('arch mismatch accepted');
+    } catch (error) {
+      expect((error as Error).message).to.contain('is x86_64, but arch=arm64');
+    }
+  });
+
+  it('says what was searched where when nothing matches', async () => {
+    try {
+      await find({ nameFilter: 'RHEL-7.*' });
+      expect.fail('expected a ResolutionError');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ResolutionError);
+      expect((error as Error).message).to.contain('"RHEL-7.*"').and.to.contain(RED_HAT).and.to.contain('us-west-2');
+    }
+  });
+});
