@@ -14,6 +14,7 @@ import { configure } from './variables/configure.ts';
 import { ConfigError } from './errors.ts';
 import { formatTemplate, validateTemplate } from './validate/packer-validate.ts';
 import { ec2EndpointFromEnv } from './aws/clients.ts';
+import { formatMaxPodsTable, maxPodsTable } from './resolve/max-pods.ts';
 
 export interface PipelineDeps {
   runner: Runner;
@@ -41,7 +42,12 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   const resolved = await resolve(config, deps.clients, deps.log);
   const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot: deps.buildRoot ?? 'build' });
 
-  const staged = stageBuildDirectory(plan, renderTemplate(plan, { ec2Endpoint: ec2EndpointFromEnv(deps.env) }));
+  deps.log(`Computing max pods per instance type from DescribeInstanceTypes in ${plan.aws_region}`);
+  const maxPods = formatMaxPodsTable(await maxPodsTable(deps.clients.ec2(plan.aws_region)), { region: plan.aws_region, date: now });
+
+  const staged = stageBuildDirectory(plan, renderTemplate(plan, { ec2Endpoint: ec2EndpointFromEnv(deps.env) }), {
+    generated: { 'eni-max-pods.txt': maxPods },
+  });
   try {
     deps.log(`Validating ${plan.template} with Packer ${packer.version}`);
     await formatTemplate(deps.runner, staged);

@@ -1,7 +1,10 @@
 // Values as HCL literals. JSON is valid HCL expression syntax; only template sequences need escaping,
 // so a value can never be read by Packer as an interpolation.
 export function hclLiteral(value: unknown): string {
-  return JSON.stringify(value).replaceAll('${', '$${').replaceAll('%{', '%%{');
+  // Replacement functions, because '$$' in a replacement string means a single '$'.
+  return JSON.stringify(value)
+    .replaceAll('${', () => '$${')
+    .replaceAll('%{', () => '%%{');
 }
 
 export function hclType(kind: 'string' | 'integer' | 'boolean' | 'list'): string {

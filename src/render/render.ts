@@ -2,7 +2,7 @@
 // instance. Everything is written to a temporary directory first and moved into place whole.
 import Handlebars from 'handlebars';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Plan } from '../plan/plan.ts';
 import { WORK_DIR } from '../plan/plan.ts';
 import { repoPath } from '../paths.ts';
@@ -67,6 +67,8 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
       manifest_data: tags,
     },
     steps: stepsFor(options.steps ?? loadSteps(), plan.variant),
+    /** The repository seen from the template's directory, for ${path.root}-relative uploads and scripts. */
+    repo: relative(repoPath(plan.build_dir), repoPath()) || '.',
   };
 }
 

@@ -1,0 +1,108 @@
+// Rendering for Packer 1.6.6 (validated by the real packer here) and for current Packer with the amazon
+// plugin (parsed as HCL and compared with a reviewed snapshot, since no current Packer runs here).
+import { parse } from '@cdktf/hcl2json';
+import { expect } from 'chai';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoPath } from '../../src/paths.ts';
+import { processRunner } from '../../src/process/run.ts';
+import { renderTemplate, stageBuildDirectory } from '../../src/render/render.ts';
+import { TEMPLATE_FILE, formatTemplate, validateTemplate } from '../../src/validate/packer-validate.ts';
+import { samplePlan } from '../support/plan.ts';
+import { requireTool } from '../support/tools.ts';
+
+type Hcl = Record<string, any>;
+const source = (doc: Hcl) => doc.source['amazon-ebs'].worker[0];
+
+describe('rendered Packer templates', function () {
+  this.timeout(120_000);
+  before(() => requireTool('packer', 'validating rendered templates'));
+  after(() => rmSync(repoPath('build', 'test-render'), { recursive: true, force: true }));
+
+  const variants: [string, string[], string?][] = [
+    ['defaults', []],
+    ['gp2 root volume', ['volume_type=gp2']],
+    ['io2 root volume', ['volume_type=io2', 'volume_iops=8000']],
+    ['encrypted with a KMS key', ['encrypted=true', 'kms_key_id=alias/eks-ami']],
+    ['arm64 copied to two regions', ['arch=arm64', 'ami_regions=us-east-1,us-east-2']],
+    ['session manager with an instance profile', ['ssh_interface=session_manager', 'iam_role=EC2Role', 'subnet_id=subnet-0123456789abcdef0']],
+    ['against an emulator endpoint', [], 'http://127.0.0.1:5000'],
+  ];
+  for (const [name, words, endpoint] of variants) {
+    it(`passes packer fmt -check and packer validate (1.6.6): ${name}`, async () => {
+      const plan = await samplePlan([...words, `ami_name=test-render-${name.replace(/\W+/g, '-')}`]);
+      const dir = stageBuildDirectory(plan, renderTemplate(plan, { ec2Endpoint: endpoint ?? '' }));
+      try {
+        await formatTemplate(processRunner, dir);
+        await validateTemplate(processRunner, dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('writes values as literals: no HTML escaping, no interpolation', async () => {
+    const description = `Tom & Jerry's <node> "v1" \${var.secret} %{ if true }`;
+    const plan = await samplePlan([`ami_description=${description}`]);
+    const text = renderTemplate(plan);
+    expect(text).not.to.contain('&amp;');
+    expect(text).to.contain('$${var.secret}').and.to.contain('%%{ if true }');
+    const doc = (await parse('t.pkr.hcl', text)) as Hcl;
+    expect(doc.variable.ami_description[0].default).to.contain('Tom & Jerry\'s <node> "v1"');
+    const dir = stageBuildDirectory(plan, text);
+    try {
+      await validateTemplate(processRunner, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('maps the root device the source image names and sets gp3 iops/throughput', async () => {
+    const doc = (await parse('t.pkr.hcl', renderTemplate(await samplePlan()))) as Hcl;
+    expect(doc.locals[0].root_device_name).to.equal('/dev/sda1');
+    const mapping = source(doc).launch_block_device_mappings[0];
+    expect(mapping.device_name).to.equal('${local.root_device_name}');
+    expect(mapping).to.have.keys('device_name', 'volume_size', 'volume_type', 'iops', 'throughput', 'encrypted', 'kms_key_id', 'delete_on_termination');
+  });
+
+  it('leaves plugin-only settings out for Packer 1.6.6', async () => {
+    const text = renderTemplate(await samplePlan());
+    for (const modernOnly of ['required_plugins', 'metadata_options', 'imds_support', 'deprecate_at']) expect(text).not.to.contain(modernOnly);
+  });
+
+  it('renders plugin requirements, IMDSv2 and deprecation for current Packer', async () => {
+    const plan = await samplePlan(['ami_deprecation_days=365'], '1.11.2');
+    // Fixed steps keep the snapshot about the template, not about provisioners/steps.json.
+    const steps = [{ script: 'example.sh', description: 'Example step', expect_disconnect: true, pause_before: '30s', downloads: ['version-info.json'] }];
+    const dir = stageBuildDirectory(plan, renderTemplate(plan, { steps }));
+    let text: string;
+    try {
+      await formatTemplate(processRunner, dir);
+      text = readFileSync(join(dir, TEMPLATE_FILE), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const doc = (await parse('t.pkr.hcl', text)) as Hcl;
+    expect(doc.packer[0].required_plugins[0].amazon.source).to.equal('github.com/hashicorp/amazon');
+    const src = source(doc);
+    expect(src.metadata_options[0]).to.include({ http_tokens: 'required', http_endpoint: 'enabled' });
+    expect(src.imds_support).to.equal('v2.0');
+    expect(src.deprecate_at).to.contain('timeadd(timestamp(), local.deprecate_after)');
+    expect(doc.locals[0].deprecate_after).to.equal('8760h');
+
+    // The reviewed snapshot of the current-Packer rendering; UPDATE_SNAPSHOTS=1 rewrites it after a deliberate change.
+    const snapshot = repoPath('test', 'fixtures', 'modern-template.pkr.hcl.snapshot');
+    if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(snapshot)) writeFileSync(snapshot, text);
+    expect(text).to.equal(readFileSync(snapshot, 'utf8'));
+  });
+
+  it('stages every file the template uploads next to it', async () => {
+    const plan = await samplePlan();
+    const dir = stageBuildDirectory(plan, renderTemplate(plan));
+    try {
+      for (const file of [TEMPLATE_FILE, 'plan.json', join('generated', 'build.json')]) expect(existsSync(join(dir, file)), file).to.equal(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
