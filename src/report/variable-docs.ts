@@ -10,6 +10,7 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 
 function shownDefault(d: Declaration): string {
   if (d.derived && (d.default === '' || (Array.isArray(d.default) && d.default.length === 0))) return `derived: ${d.derived}`;
+  if (d.default === '' || (Array.isArray(d.default) && d.default.length === 0)) return '(unset)';
   if (Array.isArray(d.default)) return `\`${d.default.join(',')}\``;
   return `\`${String(d.default)}\``;
 }
