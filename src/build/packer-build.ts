@@ -1,0 +1,29 @@
+// Build: `packer build` with timestamped, streamed output. Ctrl-C reaches Packer, which then terminates
+// its instance and deletes its temporary key pair and security group; the exit status is Packer's.
+import { join } from 'node:path';
+import type { Runner } from '../process/run.ts';
+import { TEMPLATE_FILE } from '../validate/packer-validate.ts';
+
+export interface BuildOutcome {
+  exitCode: number;
+  seconds: number;
+  /** Lines that name created artifacts, e.g. "us-west-2: ami-0123…". */
+  artifactLines: string[];
+}
+
+export async function runPackerBuild(runner: Runner, dir: string, modern: boolean, env: NodeJS.ProcessEnv): Promise<BuildOutcome> {
+  const started = Date.now();
+  const template = join(dir, TEMPLATE_FILE);
+  if (modern) {
+    const init = await runner.stream('packer', ['init', template], { env });
+    if (init !== 0) return { exitCode: init, seconds: (Date.now() - started) / 1000, artifactLines: [] };
+  }
+  const artifactLines: string[] = [];
+  const exitCode = await runner.stream('packer', ['build', '-timestamp-ui', '-color=false', template], {
+    env: { ...env, PACKER_NO_COLOR: '1' },
+    onLine: (line) => {
+      if (/^[a-z0-9-]+: ami-[0-9a-f]+/.test(line.replace(/^.*?--> [^:]+: /, '').trim())) artifactLines.push(line.trim());
+    },
+  });
+  return { exitCode, seconds: (Date.now() - started) / 1000, artifactLines };
+}
