@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Downloading build artifacts and checking them before anything is installed. Sourced after common.sh.
+
+# download URL DEST : fetches one file with retries; fails naming the URL.
+download() {
+  local url=$1 dest=$2
+  curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
+    --connect-timeout 20 --output "${dest}" "${url}" ||
+    die "download failed: ${url}"
+}
+
+# The S3 domain for a region (the binary bucket can sit in another partition than the build).
+s3_domain_for_region() {
+  case $1 in
+    cn-*) printf 'amazonaws.com.cn' ;;
+    us-isob-*) printf 'sc2s.sgov.gov' ;;
+    us-isof-*) printf 'csp.hci.ic.gov' ;;
+    us-iso-*) printf 'c2s.ic.gov' ;;
+    eu-isoe-*) printf 'cloud.adc-e.uk' ;;
+    *) printf 'amazonaws.com' ;;
+  esac
+}
+
+# s3_object_url BUCKET REGION KEY : path-style URL; BINARY_BUCKET_ENDPOINT replaces the S3 endpoint.
+s3_object_url() {
+  local bucket=$1 region=$2 key=$3
+  if [[ -n ${BINARY_BUCKET_ENDPOINT} ]]; then
+    printf '%s/%s/%s' "${BINARY_BUCKET_ENDPOINT%/}" "${bucket}" "${key}"
+  else
+    printf 'https://s3.%s.%s/%s/%s' "${region}" "$(s3_domain_for_region "${region}")" "${bucket}" "${key}"
+  fi
+}
+
+# download_from_bucket KEY DEST : anonymous HTTPS read of the binary bucket; a private mirror that
+# refuses anonymous reads is read with the AWS CLI and the instance role (never forwarded credentials).
+download_from_bucket() {
+  local key=$1 dest=$2 url
+  url=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${key}")
+  if curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
+    --connect-timeout 20 --output "${dest}" "${url}"; then
+    return 0
+  fi
+  command -v aws >/dev/null || die "download failed: ${url} (and no AWS CLI to retry with the instance role)"
+  log "anonymous read of ${url} failed; retrying with the instance role"
+  local endpoint_args=()
+  [[ -z ${BINARY_BUCKET_ENDPOINT} ]] || endpoint_args=(--endpoint-url "${BINARY_BUCKET_ENDPOINT}")
+  aws s3 cp --only-show-errors --region "${BINARY_BUCKET_REGION}" "${endpoint_args[@]}" \
+    "s3://${BINARY_BUCKET_NAME}/${key}" "${dest}" ||
+    die "download failed: s3://${BINARY_BUCKET_NAME}/${key}"
+}
+
+# download_release_asset OWNER REPO TAG ASSET DEST : a GitHub release asset, or its mirror in the binary
+# bucket under github/<owner>/<repo>/releases/download/<tag>/<asset> when PULL_CNI_FROM_GITHUB=false.
+download_release_asset() {
+  local owner=$1 repo=$2 tag=$3 asset=$4 dest=$5
+  local path="${owner}/${repo}/releases/download/${tag}/${asset}"
+  if [[ ${PULL_CNI_FROM_GITHUB} == true ]]; then
+    download "${GITHUB_BASE_URL%/}/${path}" "${dest}"
+  else
+    download_from_bucket "github/${path}" "${dest}"
+  fi
+}
+
+# expected_sha256 SUMS_FILE ASSET : the digest for ASSET from a checksum file. Accepts a bare digest,
+# "digest  name" lines (sha256sum format, with or without a path or '*') and multi-asset lists.
+expected_sha256() {
+  local sums=$1 asset=$2 digest name rest
+  while read -r digest name rest || [[ -n ${digest} ]]; do
+    name=${name#\*}
+    name=${name##*/}
+    if [[ ${digest} =~ ^[0-9a-fA-F]{64}$ ]] && [[ -z ${name} || ${name} == "${asset}" ]]; then
+      printf '%s\n' "${digest,,}"
+      return 0
+    fi
+  done <"${sums}"
+  return 1
+}
+
+# verify_sha256 FILE SUMS_FILE ASSET : on mismatch the file is deleted and the step fails naming ASSET.
+verify_sha256() {
+  local file=$1 sums=$2 asset=$3 expected actual
+  expected=$(expected_sha256 "${sums}" "${asset}") || {
+    rm -f "${file}"
+    die "no SHA-256 for ${asset} in its published checksum file"
+  }
+  actual=$(sha256sum "${file}")
+  actual=${actual%% *}
+  if [[ ${actual} != "${expected}" ]]; then
+    rm -f "${file}"
+    die "checksum mismatch for ${asset}: expected ${expected}, got ${actual}"
+  fi
+  log "verified ${asset} (sha256 ${actual})"
+}
+
+# verify_pgp KEY_FILE SIGNATURE FILE WHAT : detached signature check against one committed public key,
+# in a throw-away keyring so nothing else is trusted.
+verify_pgp() {
+  local key=$1 signature=$2 file=$3 what=$4 home status
+  home=$(mktemp -d "${WORK_DIR}/gnupg.XXXXXX")
+  gpg --homedir "${home}" --batch --quiet --import "${key}" 2>/dev/null ||
+    die "cannot import the public key ${key} for ${what}"
+  if ! status=$(gpg --homedir "${home}" --batch --status-fd 1 --verify "${signature}" "${file}" 2>/dev/null) ||
+    ! grep -q '^\[GNUPG:\] VALIDSIG ' <<<"${status}"; then
+    rm -rf "${home}"
+    rm -f "${file}"
+    die "PGP signature check failed for ${what}"
+  fi
+  rm -rf "${home}"
+  log "verified the PGP signature of ${what}"
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The last step: fails the build unless the image is clean and the node software is in place. Reads as a
+# checklist; every failed check is listed. Deletes $WORK_DIR at the very end.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/provisioner-contract.md)}/lib/common.sh"
+# shellcheck source=lib/checks.sh
+source "${WORK_DIR}/lib/checks.sh"
+# shellcheck source=lib/selinux.sh
+source "${WORK_DIR}/lib/selinux.sh"
+begin_step validate
+require_env KUBERNETES_VERSION CONTAINERD_VERSION RUNC_VERSION PAUSE_IMAGE IPVS_MODULES
+require_one_of RHEL_VERSION 8 9
+read -r -a ipvs_modules <<<"${IPVS_MODULES}"
+
+check_clean() {
+  expect_no_match '/etc/ssh/ssh_host_*' /root/.bash_history '/home/*/.bash_history'
+  expect_empty_file /etc/machine-id
+  expect_no_match /var/lib/cloud/instances /var/lib/cloud/instance '/var/log/cloud-init*.log' '/var/log/dnf*.log'
+  expect_no_match '/var/lib/dnf/history.sqlite*'
+  expect_empty_dir /var/cache/dnf
+  expect_no_match "${WORK_DIR}/reboot-required" "${WORK_DIR}/scratch" "${WORK_DIR}/rootfs"
+}
+
+check_kernel() {
+  expect_output "/boot/vmlinuz-$(uname -r)" grubby --default-kernel
+  if [[ ${RHEL_VERSION} == 8 ]]; then
+    expect_output systemd.unified_cgroup_hierarchy=1 grubby --info=DEFAULT
+  fi
+  expect_file_line /etc/modules-load.d/containerd.conf overlay
+  expect_file_line /etc/modules-load.d/containerd.conf br_netfilter
+  if [[ $(grep -Ev '^[[:space:]]*(#|$)' /etc/modules-load.d/ipvs.conf 2>/dev/null) == "$(printf '%s\n' "${ipvs_modules[@]}")" ]]; then
+    pass
+  else
+    fail "/etc/modules-load.d/ipvs.conf must list exactly: ${ipvs_modules[*]}"
+  fi
+  expect_modules_loaded overlay br_netfilter "${ipvs_modules[@]}"
+  expect_sysctl net.ipv4.ip_forward 1
+  expect_sysctl net.bridge.bridge-nf-call-iptables 1
+  expect_sysctl net.bridge.bridge-nf-call-ip6tables 1
+  expect_sysctl vm.overcommit_memory 1
+  expect_sysctl kernel.panic 10
+  expect_sysctl kernel.panic_on_oops 1
+}
+
+check_packages() {
+  expect_packages conntrack-tools ipvsadm ipset socat ethtool container-selinux policycoreutils-python-utils amazon-ssm-agent
+}
+
+check_runtime() {
+  expect_executable /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc
+  expect_executable /opt/cni/bin/loopback /opt/cni/bin/bridge /opt/cni/bin/host-local /opt/cni/bin/portmap
+  expect_output "v${CONTAINERD_VERSION}" /usr/bin/containerd --version
+  expect_output "runc version ${RUNC_VERSION}" /usr/sbin/runc --version
+  expect_file_line /etc/containerd/config.toml 'SystemdCgroup = true'
+  expect_file_contains /etc/containerd/config.toml "\"${PAUSE_IMAGE}\""
+  expect_unit_enabled containerd.service
+}
+
+check_kubernetes() {
+  expect_executable /usr/bin/kubelet /usr/bin/aws-iam-authenticator /etc/eks/image-credential-provider/ecr-credential-provider
+  expect_output "Kubernetes v${KUBERNETES_VERSION}" /usr/bin/kubelet --version
+  expect_unit_not_enabled kubelet.service
+  expect_file_contains /etc/eks/image-credential-provider/config.json '*.dkr.ecr-fips.*.amazonaws.com'
+  expect_output aws-cli/2 /usr/local/bin/aws --version
+  expect_unit_enabled amazon-ssm-agent.service
+}
+
+check_rhel() {
+  expect_unit_masked nm-cloud-setup.service
+  expect_unit_masked nm-cloud-setup.timer
+  expect_file_contains /etc/NetworkManager/conf.d/90-eks-unmanaged-devices.conf 'interface-name:veth*;interface-name:eni*;interface-name:vlan*'
+  expect_file_line /etc/selinux/config SELINUX=enforcing
+  local entry type path
+  for entry in "${SELINUX_LABELS[@]}"; do
+    IFS='|' read -r _ type path <<<"${entry}"
+    expect_selinux_context "${path}" "${type}"
+  done
+}
+
+check_ssh() {
+  expect_file_line /etc/ssh/sshd_config.d/10-eks-hardening.conf 'PermitRootLogin no'
+  expect_output EKS-SSH update-crypto-policies --show
+}
+
+step "image is clean" check_clean
+step "kernel, modules and sysctls" check_kernel
+step "packages" check_packages
+step "container runtime" check_runtime
+step "Kubernetes and AWS tools" check_kubernetes
+step "RHEL networking and SELinux" check_rhel
+step "sshd" check_ssh
+report_checks
+
+# Last: the build's working directory (this script and lib/ live there; bash already read them).
+rm -rf "${WORK_DIR}"
+[[ ! -e ${WORK_DIR} ]] || die "${WORK_DIR} could not be removed"
+log "removed ${WORK_DIR}"

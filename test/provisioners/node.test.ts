@@ -1,0 +1,122 @@
+// kernel-modules.sh, rhel-network.sh, selinux-labels.sh, ssh-hardening.sh, aws-cli.sh and ssm-agent.sh in a
+// throw-away Debian root. Stubbed, because a Debian root on this host cannot do them: modprobe/lsmod (no
+// kernel modules here; the qemu test proves the IPVS list loads on a real kernel), semanage/restorecon/
+// matchpathcon (no SELinux; matchpathcon answers from the semanage rules recorded), update-crypto-policies
+// (RHEL only), dnf (RHEL only; installing the SSM RPM lays a small payload with its unit).
+// Real: systemctl mask/enable, sshd -t, gpg signature checks, curl over HTTPS to a test CA, unzip.
+import { expect } from 'chai';
+import { Sandbox } from '../support/sandbox.ts';
+import { contractEnv, fixtures, IPVS_MODULES, sandboxOptions, type Fixtures } from './fixtures.ts';
+
+describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI, SSM agent', function () {
+  this.timeout(120_000);
+  let f: Fixtures;
+  let sandbox: Sandbox | undefined;
+  before(async () => {
+    f = await fixtures();
+  });
+  afterEach(() => sandbox?.destroy());
+  const fresh = () => (sandbox = Sandbox.create(sandboxOptions(f)));
+  const ok = async (sb: Sandbox, script: string, env = contractEnv(f)) => {
+    const result = await sb.runStep(script, env);
+    expect(result.status, `${script}: ${result.output}`).to.equal(0);
+    return result;
+  };
+
+  it('writes ipvs.conf from IPVS_MODULES, loads every module with modprobe and checks them with lsmod', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    const modules = IPVS_MODULES.split(' ');
+    await ok(sb, 'kernel-modules.sh');
+    expect(sb.read('/etc/modules-load.d/ipvs.conf').split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal(modules);
+    expect(sb.calls('modprobe').map((c) => c[1])).to.deep.equal(['overlay', 'br_netfilter', ...modules]);
+    expect(sb.calls('lsmod')).to.have.length(1);
+  });
+
+  it('rejects an IPVS_MODULES entry that is not a module name', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    const result = await sb.runStep('kernel-modules.sh', contractEnv(f, { IPVS_MODULES: 'ip_vs ip_vs_rr;reboot' }));
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.include("IPVS_MODULES contains 'ip_vs_rr;reboot'");
+    expect(sb.calls('modprobe')).to.deep.equal([]);
+  });
+
+  it('masks nm-cloud-setup (service and timer linked to /dev/null) and keeps CNI interfaces unmanaged', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    await ok(sb, 'rhel-network.sh');
+    expect(sb.linkTarget('/etc/systemd/system/nm-cloud-setup.service')).to.equal('/dev/null');
+    expect(sb.linkTarget('/etc/systemd/system/nm-cloud-setup.timer')).to.equal('/dev/null');
+    expect(sb.read('/etc/NetworkManager/conf.d/90-eks-unmanaged-devices.conf')).to.match(
+      /^\[keyfile\]\nunmanaged-devices=interface-name:veth\*;interface-name:eni\*;interface-name:vlan\*$/m,
+    );
+  });
+
+  it('labels the installed binaries and units with semanage + restorecon and checks them with matchpathcon', async () => {
+    const sb = fresh();
+    for (const step of ['rootfs.sh', 'aws-cli.sh', 'containerd.sh', 'cni-plugins.sh', 'kubernetes.sh']) await ok(sb, step);
+    await ok(sb, 'selinux-labels.sh');
+    const rules = sb.calls('semanage').map((c) => c.slice(1).join(' '));
+    expect(rules).to.include('fcontext -a -t kubelet_exec_t /usr/bin/kubelet');
+    expect(rules).to.include('fcontext -a -t container_runtime_exec_t /usr/bin/containerd');
+    expect(rules).to.include('fcontext -a -t container_runtime_exec_t /usr/sbin/runc');
+    expect(rules).to.include('fcontext -a -t bin_t /opt/cni/bin(/.*)?');
+    expect(rules).to.include('fcontext -a -t systemd_unit_file_t /etc/systemd/system/kubelet.service');
+    expect(sb.calls('restorecon').map((c) => c.at(-1))).to.include.members(['/usr/bin/kubelet', '/opt/cni/bin', '/etc/systemd/system/containerd.service']);
+    expect(sb.calls('matchpathcon').length).to.be.greaterThan(5);
+    // Idempotent: rules that exist are modified (-m), not duplicated.
+    await ok(sb, 'selinux-labels.sh');
+    expect(sb.calls('semanage').filter((c) => c[2] === '-m').length).to.be.greaterThan(0);
+  });
+
+  it('applies the EKS-SSH crypto subpolicy on top of the base policy and keeps a valid sshd config (sshd -t)', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    sb.setStubState('crypto-policy', 'FIPS:OSPP\n');
+    await ok(sb, 'ssh-hardening.sh');
+    expect(sb.calls('update-crypto-policies').map((c) => c.slice(1))).to.deep.include(['--set', 'FIPS:EKS-SSH']);
+    const pmod = sb.read('/etc/crypto-policies/policies/modules/EKS-SSH.pmod');
+    expect(pmod).to.match(/^cipher@SSH = AES-256-GCM AES-128-GCM AES-256-CTR AES-128-CTR$/m).and.match(/^mac@SSH = HMAC-SHA2-512 HMAC-SHA2-256$/m);
+    // The real sshd reads the drop-in: effective settings from sshd -T.
+    const effective = await sb.exec(['sshd', '-T', '-C', 'user=ec2-user,host=localhost,addr=127.0.0.1']);
+    expect(effective.status, effective.output).to.equal(0);
+    expect(effective.stdout).to.match(/^permitrootlogin no$/m).and.match(/^passwordauthentication no$/m);
+  });
+
+  it('adds the sshd_config.d include first when sshd_config lacks it', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    await sb.exec(['sed', '-i', '/^Include/d', '/etc/ssh/sshd_config']);
+    await ok(sb, 'ssh-hardening.sh');
+    expect(sb.read('/etc/ssh/sshd_config').split('\n')[0]).to.equal('Include /etc/ssh/sshd_config.d/*.conf');
+  });
+
+  it('installs AWS CLI v2 only after its PGP signature checks out', async () => {
+    const sb = fresh();
+    const result = await ok(sb, 'aws-cli.sh');
+    expect(result.stderr).to.include('verified the PGP signature of the AWS CLI v2 installer');
+    const version = await sb.exec(['aws', '--version']);
+    expect(version.stdout).to.match(/^aws-cli\/2\./);
+  });
+
+  it('refuses an AWS CLI installer signed by another key', async () => {
+    const sb = Sandbox.create({ ...sandboxOptions(f), libOverrides: {} });
+    sandbox = sb;
+    const result = await sb.runStep('aws-cli.sh', contractEnv(f));
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.include('PGP signature check failed for the AWS CLI v2 installer');
+    expect(sb.exists('/usr/local/bin/aws')).to.equal(false);
+  });
+
+  it('installs the SSM agent RPM after checking its signature, and enables it', async () => {
+    const sb = fresh();
+    sb.addPayload('amazon-ssm-agent', {
+      'usr/lib/systemd/system/amazon-ssm-agent.service': '[Unit]\nDescription=stand-in\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n',
+    });
+    const result = await ok(sb, 'ssm-agent.sh');
+    expect(result.stderr).to.include('verified the PGP signature of the SSM agent package');
+    expect(sb.calls('dnf')[0].slice(1)).to.deep.equal(['install', '-y', '/var/lib/eks-build/scratch/ssm-agent/amazon-ssm-agent.rpm']);
+    expect((await sb.exec(['systemctl', 'is-enabled', 'amazon-ssm-agent.service'])).stdout.trim()).to.equal('enabled');
+  });
+});

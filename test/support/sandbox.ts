@@ -1,0 +1,230 @@
+// Throw-away Debian root filesystems for running provisioners/*.sh for real.
+//
+// A minimal bookworm root is built once with mmdebstrap and cached under .cache/provisioner-root/ (keyed by
+// the package list); each Sandbox is an overlayfs over it, so a test starts from a clean root in
+// milliseconds and the overlay's upper directory holds exactly what the steps changed. Steps run with
+// chroot inside new mount/pid/uts/ipc namespaces (a reboot or a stray mount cannot reach the host), sharing
+// the host network so they reach the test's artifact servers on loopback.
+//
+// Only what a Debian root cannot do is stubbed (test/support/stubs/): dnf/rpm, grubby, semanage/restorecon/
+// matchpathcon, modprobe/lsmod (no kernel modules on the test host), update-crypto-policies. The stubs
+// record their argv in /.stubs/calls.log, read back with calls().
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTool } from './tools.ts';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const WORK_DIR = '/var/lib/eks-build';
+const STUBS = join(REPO, 'test', 'support', 'stubs');
+
+/** Packages of the cached root. Changing the list changes the cache key. */
+export const ROOT_PACKAGES = [
+  'systemd', 'systemd-sysv', 'openssh-server', 'kmod', 'iproute2', 'curl', 'ca-certificates', 'jq', 'gnupg',
+  'logrotate', 'unzip', 'procps',
+];
+const SUITE = 'bookworm';
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for assertion messages. */
+  output: string;
+}
+
+function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+}
+
+function must(command: string, args: string[]): string {
+  const result = run(command, args);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}${result.error ?? ''}`);
+  return result.stdout;
+}
+
+/** The extracted cached root (built on first use: ~25 s with mmdebstrap, then reused). */
+export function baseRoot(): string {
+  const key = createHash('sha256').update(JSON.stringify({ SUITE, ROOT_PACKAGES, variant: 'minbase' })).digest('hex').slice(0, 16);
+  const cache = join(REPO, '.cache', 'provisioner-root');
+  const tarball = join(cache, `${SUITE}-${key}.tar`);
+  const dir = join(cache, `${SUITE}-${key}`);
+  if (existsSync(join(dir, '.ready'))) return dir;
+  mkdirSync(cache, { recursive: true });
+  if (!existsSync(tarball)) {
+    requireTool('mmdebstrap', 'building the Debian root the provisioner tests run in');
+    const partial = `${tarball}.partial`;
+    rmSync(partial, { force: true });
+    must('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${ROOT_PACKAGES.join(',')}`, '--format=tar', SUITE, partial]);
+    renameSync(partial, tarball);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  must('tar', ['-xf', tarball, '-C', dir]);
+  writeFileSync(join(dir, '.ready'), '');
+  return dir;
+}
+
+const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export interface SandboxOptions {
+  /** Extra setup before any step runs (host paths via sandbox.path()). */
+  trustedCa?: string;
+  hosts?: string[];
+  /** Files to put in $WORK_DIR/lib in place of the repository's (e.g. test signing keys). */
+  libOverrides?: Record<string, string>;
+}
+
+export class Sandbox {
+  readonly dir: string;
+  readonly root: string;
+  readonly upper: string;
+  private mounted = false;
+
+  private constructor() {
+    requireTool('unshare', 'running provisioners in namespaces');
+    requireTool('chroot', 'running provisioners in a Debian root');
+    const lower = baseRoot();
+    this.dir = mkdtempSync(join(tmpdir(), 'eks-provisioner-'));
+    this.upper = join(this.dir, 'upper');
+    this.root = join(this.dir, 'root');
+    for (const d of [this.upper, join(this.dir, 'work'), this.root]) mkdirSync(d);
+    must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${this.upper},workdir=${join(this.dir, 'work')}`, this.root]);
+    this.mounted = true;
+  }
+
+  /** A fresh root with the stubs installed and $WORK_DIR laid out as the Packer template does. */
+  static create(options: SandboxOptions = {}): Sandbox {
+    const sandbox = new Sandbox();
+    try {
+      sandbox.setup(options);
+    } catch (error) {
+      sandbox.destroy();
+      throw error;
+    }
+    return sandbox;
+  }
+
+  private setup(options: SandboxOptions): void {
+    // Stubs first on root's PATH.
+    const stubDir = this.path('/.stubs');
+    mkdirSync(join(stubDir, 'state'), { recursive: true });
+    mkdirSync(join(stubDir, 'payloads'), { recursive: true });
+    writeFileSync(join(stubDir, 'calls.log'), '');
+    cpSync(join(STUBS, '_record.sh'), join(stubDir, '_record.sh'));
+    for (const name of readdirSync(STUBS).filter((n) => !n.startsWith('_'))) {
+      cpSync(join(STUBS, name), this.path(`/usr/local/sbin/${name}`));
+      chmodSync(this.path(`/usr/local/sbin/${name}`), 0o755);
+    }
+    // What the template's first steps create: WORK_DIR with rootfs/, lib/ and generated/.
+    const work = this.path(WORK_DIR);
+    mkdirSync(work, { recursive: true });
+    cpSync(join(REPO, 'rootfs'), join(work, 'rootfs'), { recursive: true });
+    cpSync(join(REPO, 'provisioners', 'lib'), join(work, 'lib'), { recursive: true });
+    mkdirSync(join(work, 'generated'));
+    for (const [name, content] of Object.entries(options.libOverrides ?? {})) writeFileSync(join(work, 'lib', name), content);
+    // State a RHEL base image has and Debian lacks: SELinux configured enforcing.
+    mkdirSync(this.path('/etc/selinux'), { recursive: true });
+    writeFileSync(this.path('/etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    // Network fixtures: names of public endpoints routed to loopback servers, and their test CA trusted.
+    if (options.hosts?.length) appendFileSync(this.path('/etc/hosts'), `${options.hosts.join('\n')}\n`);
+    if (options.trustedCa) appendFileSync(this.path('/etc/ssl/certs/ca-certificates.crt'), options.trustedCa);
+  }
+
+  /** Host path of a path inside the sandbox. */
+  path(inside: string): string {
+    return join(this.root, inside);
+  }
+
+  read(inside: string): string {
+    return readFileSync(this.path(inside), 'utf8');
+  }
+
+  /** Where a symlink inside the sandbox points (undefined when it is not a symlink). */
+  linkTarget(inside: string): string | undefined {
+    try {
+      return readlinkSync(this.path(inside));
+    } catch {
+      return undefined;
+    }
+  }
+
+  exists(inside: string): boolean {
+    return existsSync(this.path(inside));
+  }
+
+  /**
+   * Runs a command inside the sandbox (namespaced chroot) with exactly the given environment. Asynchronous
+   * on purpose: the artifact servers live in this process and must keep answering while a step runs.
+   */
+  exec(argv: string[], env: Record<string, string> = {}): Promise<RunResult> {
+    const fullEnv: Record<string, string> = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      ...env,
+    };
+    const envArgs = Object.entries(fullEnv).map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ');
+    const inner = [
+      'mount -t proc proc /proc',
+      'mount -t tmpfs tmpfs /run',
+      'mkdir -p /run/sshd /run/lock',
+      `exec env -i ${envArgs} ${argv.map(shellQuote).join(' ')}`,
+    ].join(' && ');
+    const outer = `mount --rbind /dev ${shellQuote(this.path('/dev'))} && exec chroot ${shellQuote(this.root)} /bin/bash -c ${shellQuote(inner)}`;
+    return new Promise((resolve, reject) => {
+      const child = spawn('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--', 'sh', '-c', outer], {
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        const status = code ?? (signal ? 128 : 1);
+        resolve({ status, stdout, stderr, output: `${stdout}${stderr}` });
+      });
+    });
+  }
+
+  /** Uploads provisioners/<script> into $WORK_DIR (as Packer does) and runs it with bash as root. */
+  runStep(script: string, env: Record<string, string>): Promise<RunResult> {
+    cpSync(join(REPO, 'provisioners', script), this.path(`${WORK_DIR}/${script}`));
+    return this.exec(['bash', `${WORK_DIR}/${script}`], env);
+  }
+
+  /** Stub calls recorded so far, optionally for one tool: each is [tool, ...argv]. */
+  calls(tool?: string): string[][] {
+    const lines = readFileSync(this.path('/.stubs/calls.log'), 'utf8').split('\n').filter(Boolean);
+    const calls = lines.map((line) => line.split('\t'));
+    return tool ? calls.filter((c) => c[0] === tool) : calls;
+  }
+
+  /** Writes a stub's state file (e.g. 'new-kernel' for the dnf stub). */
+  setStubState(name: string, content: string): void {
+    writeFileSync(this.path(`/.stubs/state/${name}`), content);
+  }
+
+  /** Files the dnf stub lays onto / when a local <name>.rpm is installed. */
+  addPayload(name: string, files: Record<string, string>): void {
+    for (const [inside, content] of Object.entries(files)) {
+      const target = join(this.path(`/.stubs/payloads/${name}`), inside);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+  }
+
+  destroy(): void {
+    if (this.mounted) {
+      const result = run('umount', [this.root]);
+      if (result.status !== 0) run('umount', ['-l', this.root]);
+      this.mounted = false;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
