@@ -6,7 +6,7 @@
 // chroot inside new mount/pid/uts/ipc namespaces (a reboot or a stray mount cannot reach the host), sharing
 // the host network so they reach the test's artifact servers on loopback.
 //
-// Only what a Debian root cannot do is stubbed (test/support/stubs/): dnf/rpm, grubby, semanage/restorecon/
+// Only what a Debian root cannot do is stubbed (rehearsal/stubs/, shared with the offline rehearsal): dnf/rpm, grubby, semanage/restorecon/
 // matchpathcon, modprobe/lsmod (no kernel modules on the test host), update-crypto-policies. The stubs
 // record their argv in /.stubs/calls.log, read back with calls().
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -19,7 +19,7 @@ import { requireTool } from './tools.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WORK_DIR = '/var/lib/eks-build';
-const STUBS = join(REPO, 'test', 'support', 'stubs');
+const STUBS = join(REPO, 'rehearsal', 'stubs');
 
 /** Packages of the cached root. Changing the list changes the cache key. */
 export const ROOT_PACKAGES = [
