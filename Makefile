@@ -14,11 +14,40 @@ TSX := node_modules/.bin/tsx
 build: node_modules/.installed ## Build the newest supported minor found in the bucket (or k8s=<minor>)
 	@$(TSX) scripts/build.ts $(_cli_args)
 
+# With another goal (`make rehearse 1.28`, `make stage 1.28`), the minor is that goal's argument, not a build.
+_minor_goals := rehearse stage versions
+ifeq ($(filter $(_minor_goals),$(MAKECMDGOALS)),)
 1.%: node_modules/.installed ## `make 1.28 [name=value …]`: build an AMI for that Kubernetes minor
 	@$(TSX) scripts/build.ts $@ $(_cli_args)
+else
+_goal_minor := $(filter 1.%,$(MAKECMDGOALS))
+1.%: ; @:
+endif
+
+rehearse: node_modules/.installed ## `make rehearse 1.28 [name=value …]`: the whole build offline against an emulator (root)
+	@$(TSX) scripts/rehearse.ts $(_goal_minor) $(_cli_args)
 
 versions: node_modules/.installed ## Print the Kubernetes version and build date a build would use (k8s=1.28 [arch=arm64])
-	@$(TSX) scripts/versions.ts $(_cli_args)
+	@$(TSX) scripts/versions.ts $(_goal_minor) $(_cli_args)
+
+stage: node_modules/.installed ## `make stage k8s=1.28 binary_bucket_name=B binary_bucket_region=R [arch=…]`: mirror every artifact into B, verified; writes build.lock.json
+	@$(TSX) scripts/stage.ts $(_goal_minor) $(_cli_args)
+
+##@ Lifecycle
+matrix: node_modules/.installed ## Print the image matrix (data/matrix.json) as JSON for CI [k8s=… rhel_version=… arch=… variant=…]
+	@$(TSX) scripts/matrix.ts $(_cli_args)
+
+all: node_modules/.installed ## Build every matrix cell, jobs=N at a time, logs in build/matrix/ [emulator=true dry_run=true …]
+	@$(TSX) scripts/all.ts $(_cli_args)
+
+sweep: node_modules/.installed ## List old images per cell not in use (keep=3 regions=… ssm_prefix=…); apply=true removes them
+	@$(TSX) scripts/sweep.ts $(_cli_args)
+
+nodegroup: node_modules/.installed ## Write a managed node group for an image: cluster=C ami=AMI [node_role=… format=eksctl apply=true]
+	@$(TSX) scripts/nodegroup.ts $(_cli_args)
+
+cluster-ipvs: node_modules/.installed ## Switch kube-proxy to IPVS (disruptive): cluster=C [scheduler=rr dry_run=true]
+	@$(TSX) scripts/cluster-ipvs.ts $(_cli_args)
 
 ##@ Develop
 test: test-deps node_modules/.installed ## Install test prerequisites (as root on Debian/Ubuntu) and run every test
@@ -33,8 +62,9 @@ typecheck: node_modules/.installed ## Type-check the TypeScript
 docs: node_modules/.installed ## Regenerate the README's variable table from the declarations
 	@$(TSX) scripts/docs.ts --write
 
-bench: node_modules/.installed ## Benchmark version discovery against the emulator; writes bench/RESULTS.md
+bench: node_modules/.installed ## Benchmark discovery and staging against the emulator, next to the old approach; writes bench/RESULTS.md
 	@$(TSX) bench/discovery.ts
+	@$(TSX) bench/stage.ts
 
 clean: ## Remove build outputs
 	rm -rf build
@@ -44,7 +74,7 @@ help: ## Show this help, the presets and the build variables
 	@if [ -x $(TSX) ]; then $(TSX) scripts/help.ts; else echo; echo "Run 'npm ci' to see presets and build variables here."; fi
 
 node_modules/.installed: package-lock.json
-	@npm ci --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
-.PHONY: build versions test test-deps typecheck docs bench clean help
+.PHONY: build rehearse stage matrix all sweep nodegroup cluster-ipvs versions test test-deps typecheck docs bench clean help

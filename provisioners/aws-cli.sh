@@ -8,12 +8,13 @@ source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/pro
 source "${WORK_DIR}/lib/fetch.sh"
 begin_step aws-cli
 require_one_of ARCH x86_64 arm64
+require_env AWSCLI_BASE_URL
 
 case ${ARCH} in
   x86_64) cli_arch=x86_64 ;;
   arm64) cli_arch=aarch64 ;;
 esac
-url="https://awscli.amazonaws.com/awscli-exe-linux-${cli_arch}.zip"
+url="${AWSCLI_BASE_URL%/}/awscli-exe-linux-${cli_arch}.zip"
 dir=$(scratch_dir aws-cli)
 
 step "download ${url}" download "${url}" "${dir}/awscliv2.zip"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Removes what must not ship in the image: SSH host keys, the machine id, cloud-init state, logs,
-# dnf history and caches, shell history and the build's scratch files. $WORK_DIR/lib stays for
-# validate.sh, which deletes $WORK_DIR last.
+# dnf history and caches, shell history and the build's scratch files. $WORK_DIR/lib and, in the STIG
+# variant, stig-score.json (already downloaded) stay for validate.sh, which deletes $WORK_DIR last.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/provisioner-contract.md)}/lib/common.sh"
@@ -42,7 +42,7 @@ remove_shell_history() {
 }
 
 remove_build_files() {
-  find "${WORK_DIR}" -mindepth 1 -maxdepth 1 ! -name lib -exec rm -rf {} +
+  find "${WORK_DIR}" -mindepth 1 -maxdepth 1 ! -name lib ! -name stig-score.json -exec rm -rf {} +
   rm -rf /var/tmp/* /tmp/*
 }
 

@@ -23,3 +23,14 @@ install_tree() {
 }
 
 step "install rootfs files" install_tree
+
+# Files the build generated on the host (docs/provisioner-contract.md): the max-pods table bootstrap.sh reads,
+# computed from EC2 DescribeInstanceTypes in the build region.
+install_generated() {
+  local table="${WORK_DIR}/generated/eni-max-pods.txt"
+  [[ -s ${table} ]] || die "${table} is missing or empty: the template uploads the generated max-pods table"
+  install -D -o root -g root -m 0644 "${table}" /etc/eks/eni-max-pods.txt
+  log "installed /etc/eks/eni-max-pods.txt ($(grep -cv '^#' "${table}") instance types)"
+}
+
+step "install the max-pods table" install_generated

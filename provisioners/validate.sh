@@ -8,9 +8,14 @@ source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/pro
 source "${WORK_DIR}/lib/checks.sh"
 # shellcheck source=lib/selinux.sh
 source "${WORK_DIR}/lib/selinux.sh"
+# shellcheck source=lib/fips.sh
+source "${WORK_DIR}/lib/fips.sh"
+# shellcheck source=lib/stig.sh
+source "${WORK_DIR}/lib/stig.sh"
 begin_step validate
 require_env KUBERNETES_VERSION CONTAINERD_VERSION RUNC_VERSION PAUSE_IMAGE IPVS_MODULES
 require_one_of RHEL_VERSION 8 9
+require_one_of VARIANT standard stig
 read -r -a ipvs_modules <<<"${IPVS_MODULES}"
 
 check_clean() {
@@ -64,6 +69,8 @@ check_kubernetes() {
   expect_file_contains /etc/eks/image-credential-provider/config.json '*.dkr.ecr-fips.*.amazonaws.com'
   expect_output aws-cli/2 /usr/local/bin/aws --version
   expect_unit_enabled amazon-ssm-agent.service
+  expect_executable /etc/eks/bootstrap.sh
+  expect_file_contains /etc/eks/eni-max-pods.txt 'm5.large '
 }
 
 check_rhel() {
@@ -83,6 +90,18 @@ check_ssh() {
   expect_output EKS-SSH update-crypto-policies --show
 }
 
+# STIG variant: FIPS mode in effect, the FIPS policy still carrying the EKS-SSH subpolicy after the
+# remediation, and the scan's score file (kept by cleanup.sh for this check; downloaded after stig-scan.sh).
+check_stig() {
+  if fips_mode_active; then pass; else fail "FIPS mode must be in effect: ${FIPS_REPORT}"; fi
+  expect_output FIPS:EKS-SSH update-crypto-policies --show
+  if jq -e --arg profile "${STIG_PROFILE}" '(.score | type == "number") and .profile == $profile' "${WORK_DIR}/${STIG_SCORE}" >/dev/null 2>&1; then
+    pass
+  else
+    fail "${WORK_DIR}/${STIG_SCORE} must exist with the score of the ${STIG_PROFILE} scan (stig-scan.sh)"
+  fi
+}
+
 step "image is clean" check_clean
 step "kernel, modules and sysctls" check_kernel
 step "packages" check_packages
@@ -90,6 +109,9 @@ step "container runtime" check_runtime
 step "Kubernetes and AWS tools" check_kubernetes
 step "RHEL networking and SELinux" check_rhel
 step "sshd" check_ssh
+if [[ ${VARIANT} == stig ]]; then
+  step "STIG: FIPS mode, crypto policy, scan score" check_stig
+fi
 report_checks
 
 # Last: the build's working directory (this script and lib/ live there; bash already read them).

@@ -7,7 +7,7 @@ import { makePlan, type Plan } from './plan/plan.ts';
 import { detectPacker } from './process/packer.ts';
 import type { Runner } from './process/run.ts';
 import { repoPath } from './paths.ts';
-import { renderTemplate, publishDirectory, stageBuildDirectory } from './render/render.ts';
+import { renderTemplate, publishDirectory, stageBuildDirectory, type Communicator } from './render/render.ts';
 import { amisFromManifest, buildSummary, planSummary } from './report/summary.ts';
 import { resolve, type AwsClients, type Log } from './resolve/resolve.ts';
 import { configure } from './variables/configure.ts';
@@ -23,12 +23,19 @@ export interface PipelineDeps {
   log: Log;
   now?: () => Date;
   buildRoot?: string;
+  /** Offline rehearsal settings: how to reach the local target and what the provisioners read from where. */
+  rehearsal?: {
+    communicator: Communicator;
+    environment: Record<string, string>;
+    libDir: string;
+  };
 }
 
 export interface PipelineResult {
   exitCode: number;
   plan: Plan;
   dir: string;
+  failedStep?: string;
 }
 
 export async function runPipeline(words: string[], deps: PipelineDeps): Promise<PipelineResult> {
@@ -41,11 +48,13 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
 
   const resolved = await resolve(config, deps.clients, deps.log);
   const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot: deps.buildRoot ?? 'build' });
+  if (deps.rehearsal) plan.provisioner_environment = { ...plan.provisioner_environment, ...deps.rehearsal.environment };
 
   deps.log(`Computing max pods per instance type from DescribeInstanceTypes in ${plan.aws_region}`);
   const maxPods = formatMaxPodsTable(await maxPodsTable(deps.clients.ec2(plan.aws_region)), { region: plan.aws_region, date: now });
 
-  const staged = stageBuildDirectory(plan, renderTemplate(plan, { ec2Endpoint: ec2EndpointFromEnv(deps.env) }), {
+  const renderOptions = { ec2Endpoint: ec2EndpointFromEnv(deps.env), communicator: deps.rehearsal?.communicator, libDir: deps.rehearsal?.libDir };
+  const staged = stageBuildDirectory(plan, renderTemplate(plan, renderOptions), {
     generated: { 'eni-max-pods.txt': maxPods },
   });
   try {
@@ -66,6 +75,6 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
 
   deps.log(`Building ${plan.ami_name} (packer build; Ctrl-C stops Packer, which cleans up its instance)`);
   const outcome = await runPackerBuild(deps.runner, dir, packer.modern, deps.env);
-  for (const line of buildSummary(plan, amisFromManifest(dir), outcome.seconds, outcome.exitCode)) deps.log(line);
-  return { exitCode: outcome.exitCode, plan, dir };
+  for (const line of buildSummary(plan, amisFromManifest(dir), outcome.seconds, outcome.exitCode, outcome.failedStep)) deps.log(line);
+  return { exitCode: outcome.exitCode, plan, dir, failedStep: outcome.failedStep };
 }

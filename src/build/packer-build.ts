@@ -9,6 +9,8 @@ export interface BuildOutcome {
   seconds: number;
   /** Lines that name created artifacts, e.g. "us-west-2: ami-0123…". */
   artifactLines: string[];
+  /** The provisioner script that was running when the build failed. */
+  failedStep?: string;
 }
 
 export async function runPackerBuild(runner: Runner, dir: string, modern: boolean, env: NodeJS.ProcessEnv): Promise<BuildOutcome> {
@@ -19,11 +21,14 @@ export async function runPackerBuild(runner: Runner, dir: string, modern: boolea
     if (init !== 0) return { exitCode: init, seconds: (Date.now() - started) / 1000, artifactLines: [] };
   }
   const artifactLines: string[] = [];
+  let currentStep: string | undefined;
   const exitCode = await runner.stream('packer', ['build', '-timestamp-ui', '-color=false', template], {
     env: { ...env, PACKER_NO_COLOR: '1' },
     onLine: (line) => {
+      const step = /Provisioning with shell script: .*\/([^/\s]+\.sh)\s*$/.exec(line);
+      if (step) currentStep = step[1];
       if (/^[a-z0-9-]+: ami-[0-9a-f]+/.test(line.replace(/^.*?--> [^:]+: /, '').trim())) artifactLines.push(line.trim());
     },
   });
-  return { exitCode, seconds: (Date.now() - started) / 1000, artifactLines };
+  return { exitCode, seconds: (Date.now() - started) / 1000, artifactLines, failedStep: exitCode === 0 ? undefined : currentStep };
 }

@@ -140,6 +140,7 @@ export function provisionerEnvironment(plan: Plan): Record<string, string> {
     BINARY_BUCKET_ENDPOINT: '',
     PULL_CNI_FROM_GITHUB: String(v.pull_cni_from_github),
     GITHUB_BASE_URL: 'https://github.com',
+    AWSCLI_BASE_URL: 'https://awscli.amazonaws.com',
     CNI_PLUGIN_VERSION: v.cni_plugin_version,
     CONTAINERD_VERSION: v.containerd_version,
     RUNC_VERSION: v.runc_version,

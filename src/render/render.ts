@@ -18,6 +18,17 @@ export interface RenderOptions {
   /** Extra files to place under generated/ (uploaded to the instance), by file name. */
   generated?: Record<string, string>;
   steps?: Step[];
+  /** Offline rehearsal: reach the build instance at a fixed address with an imported key pair. */
+  communicator?: Communicator;
+  /** Directory uploaded as $WORK_DIR/lib instead of provisioners/lib (the rehearsal swaps the trusted keys). */
+  libDir?: string;
+}
+
+export interface Communicator {
+  host: string;
+  port: number;
+  keyPairName: string;
+  privateKeyFile: string;
 }
 
 const VOLUME_FIELDS: Record<string, { iops: boolean; throughput: boolean }> = {
@@ -65,10 +76,20 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
       run_tags: { Name: `packer ${v.ami_name}`, ami_name: v.ami_name },
       ami_tags: tags,
       manifest_data: tags,
+      ...(options.communicator
+        ? {
+            ssh_host: options.communicator.host,
+            ssh_port: options.communicator.port,
+            ssh_keypair_name: options.communicator.keyPairName,
+            ssh_private_key_file: options.communicator.privateKeyFile,
+          }
+        : {}),
     },
+    communicator: options.communicator !== undefined,
     steps: stepsFor(options.steps ?? loadSteps(), plan.variant),
     /** The repository seen from the template's directory, for ${path.root}-relative uploads and scripts. */
     repo: relative(repoPath(plan.build_dir), repoPath()) || '.',
+    libDir: relative(repoPath(plan.build_dir), options.libDir ?? repoPath('provisioners', 'lib')),
   };
 }
 

@@ -32,12 +32,12 @@ export function planSummary(plan: Plan): string[] {
   ];
 }
 
-export function buildSummary(plan: Plan, amis: AmiByRegion[], seconds: number, exitCode: number): string[] {
+export function buildSummary(plan: Plan, amis: AmiByRegion[], seconds: number, exitCode: number, failedStep?: string): string[] {
   const lines = planSummary(plan);
   if (exitCode === 0) {
     lines.push(`AMIs         ${amis.map((a) => `${a.region}: ${a.ami}`).join(', ') || '(none reported in manifest.json)'}`);
   } else {
-    lines.push(`Result       packer build failed with exit code ${exitCode}`);
+    lines.push(`Result       packer build failed with exit code ${exitCode}${failedStep ? ` in step ${failedStep}` : ''}`);
   }
   lines.push(`Duration     ${formatDuration(seconds)}`);
   return lines;

@@ -3,7 +3,7 @@
 //    (BINARY_BUCKET_ENDPOINT=http://127.0.0.1:P/s3, path-style: /s3/<bucket>/<key>), which also carries the
 //    amazon-ssm-<region> bucket and the github/ mirror used when PULL_CNI_FROM_GITHUB=false;
 //  - an HTTPS server on 127.77.0.1:443 for awscli.amazonaws.com (the sandbox's /etc/hosts points the name
-//    there and trusts the test CA), because the AWS CLI URL is fixed in aws-cli.sh, not a contract variable.
+//    there and trusts the test CA), which is where AWSCLI_BASE_URL points on real builds.
 // Binaries are small shell scripts printing the version the real ones print; tarballs are shaped like the
 // real releases (containerd: bin/…, CNI: ./<plugin>); checksum files use each project's real format.
 // Signatures come from a throw-away GnuPG key that replaces the committed public keys in $WORK_DIR/lib/keys.
@@ -62,7 +62,9 @@ function buildSigner(dir: string): { sign: (file: string) => void; publicKey: st
   const home = join(dir, 'gnupg');
   mkdirSync(home, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: home };
-  must('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'EKS provisioner tests <tests@example.invalid>', 'ed25519', 'sign', '1d'], env);
+  // RSA like the published AWS CLI and SSM agent keys: the STIG variant verifies them with the kernel in FIPS
+  // mode, where libgcrypt refuses EdDSA signatures.
+  must('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'EKS provisioner tests <tests@example.invalid>', 'rsa3072', 'sign', '1d'], env);
   const publicKey = must('gpg', ['--batch', '--armor', '--export'], env);
   return {
     publicKey,
@@ -237,6 +239,7 @@ export function contractEnv(f: Fixtures, overrides: Record<string, string> = {})
     BINARY_BUCKET_ENDPOINT: `${f.baseUrl}/s3`,
     PULL_CNI_FROM_GITHUB: 'true',
     GITHUB_BASE_URL: `${f.baseUrl}/gh`,
+    AWSCLI_BASE_URL: 'https://awscli.amazonaws.com',
     CNI_PLUGIN_VERSION: VERSIONS.cni,
     CONTAINERD_VERSION: VERSIONS.containerd,
     RUNC_VERSION: VERSIONS.runc,

@@ -37,12 +37,20 @@ describe('provisioners: lint and conventions', function () {
     }
   });
 
-  it('steps.json lists every step once, reboots with expect_disconnect and pauses before the next step', () => {
-    const steps = JSON.parse(readFileSync(join(provisioners, 'steps.json'), 'utf8')) as { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[] }[];
-    expect(steps.map((s) => s.script).sort()).to.deep.equal([...scripts].sort());
+  it('steps.json lists every step once (reboot.sh once per reboot point), reboots with expect_disconnect and pauses before the next step', () => {
+    const steps = JSON.parse(readFileSync(join(provisioners, 'steps.json'), 'utf8')) as { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[]; variants?: string[] }[];
+    expect([...new Set(steps.map((s) => s.script))].sort()).to.deep.equal([...scripts].sort());
+    expect(steps.filter((s) => s.script !== 'reboot.sh').length, 'only reboot.sh may appear more than once').to.equal(scripts.length - 1);
+    // In every variant's sequence, each reboot is expect_disconnect and the next step waits for the instance.
+    for (const variant of ['standard', 'stig']) {
+      const sequence = steps.filter((s) => !s.variants || s.variants.includes(variant));
+      sequence.forEach((s, i) => {
+        if (s.script !== 'reboot.sh') return;
+        expect(s.expect_disconnect, `${variant}: reboot #${i}`).to.equal(true);
+        expect(sequence[i + 1].pause_before, `${variant}: the step after reboot #${i}`).to.match(/^\d+[sm]$/);
+      });
+    }
     const reboot = steps.findIndex((s) => s.script === 'reboot.sh');
-    expect(steps[reboot].expect_disconnect).to.equal(true);
-    expect(steps[reboot + 1].pause_before).to.match(/^\d+[sm]$/);
     expect(steps.findIndex((s) => s.script === 'os-update.sh')).to.be.lessThan(reboot);
     expect(steps.findIndex((s) => s.script === 'cgroups.sh')).to.be.lessThan(reboot);
     const inventory = steps.findIndex((s) => s.downloads?.includes('version-info.json'));

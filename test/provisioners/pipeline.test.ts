@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { REPO, Sandbox, WORK_DIR } from '../support/sandbox.ts';
 import { contractEnv, fixtures, IPVS_MODULES, sandboxOptions, VERSIONS, type Fixtures } from './fixtures.ts';
 
-interface Step { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[] }
-const steps = JSON.parse(readFileSync(join(REPO, 'provisioners', 'steps.json'), 'utf8')) as Step[];
+interface Step { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[]; variants?: string[] }
+// The standard variant's steps (the STIG variant's whole build runs in test/stig/pipeline.test.ts).
+const steps = (JSON.parse(readFileSync(join(REPO, 'provisioners', 'steps.json'), 'utf8')) as Step[]).filter(
+  (s) => !s.variants || s.variants.includes('standard'),
+);
 
 describe('provisioners: the whole build in order, inventory, cleanup, validate', function () {
   this.timeout(180_000);

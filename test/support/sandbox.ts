@@ -125,6 +125,8 @@ export class Sandbox {
     cpSync(join(REPO, 'rootfs'), join(work, 'rootfs'), { recursive: true });
     cpSync(join(REPO, 'provisioners', 'lib'), join(work, 'lib'), { recursive: true });
     mkdirSync(join(work, 'generated'));
+    // The build's generated max-pods table (src/resolve/max-pods.ts makes the real one).
+    writeFileSync(join(work, 'generated', 'eni-max-pods.txt'), '# generated for the sandbox\nm5.large 29 110\nt3.medium 17 110\n');
     for (const [name, content] of Object.entries(options.libOverrides ?? {})) writeFileSync(join(work, 'lib', name), content);
     // State a RHEL base image has and Debian lacks: SELinux configured enforcing.
     mkdirSync(this.path('/etc/selinux'), { recursive: true });

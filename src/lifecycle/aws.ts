@@ -1,0 +1,34 @@
+// AWS clients the lifecycle commands use, one factory per service and region. Endpoints follow the SDK's
+// AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables, so tests and rehearsals point them at moto_server.
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { SSMClient } from '@aws-sdk/client-ssm';
+
+export interface LifecycleClients {
+  ec2(region: string): EC2Client;
+  ssm(region: string): SSMClient;
+  autoscaling(region: string): AutoScalingClient;
+  eks(region: string): EKSClient;
+  cloudformation(region: string): CloudFormationClient;
+}
+
+/** Clients created once per service and region. */
+export function lifecycleClients(): LifecycleClients {
+  const cache = new Map<string, unknown>();
+  const once = <T>(key: string, make: () => T): T => {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key) as T;
+  };
+  return {
+    ec2: (region) => once(`ec2:${region}`, () => new EC2Client({ region })),
+    ssm: (region) => once(`ssm:${region}`, () => new SSMClient({ region })),
+    autoscaling: (region) => once(`asg:${region}`, () => new AutoScalingClient({ region })),
+    eks: (region) => once(`eks:${region}`, () => new EKSClient({ region })),
+    cloudformation: (region) => once(`cfn:${region}`, () => new CloudFormationClient({ region })),
+  };
+}
+
+/** The region a command works in when none is given: AWS_REGION, AWS_DEFAULT_REGION, else us-west-2. */
+export const defaultRegion = (env: NodeJS.ProcessEnv): string => env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-west-2';

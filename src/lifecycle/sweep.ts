@@ -1,0 +1,352 @@
+// `make sweep`: keep the newest `keep` builds of every cell, deregister the older images and delete their
+// snapshots in every region they were copied to. An image is never touched while anything refers to it: a launch
+// template (any version, including `resolve:ssm:` image ids), a launch configuration, an auto scaling group, an
+// EKS managed node group, or an SSM parameter under the published prefix. A dry run unless apply=true.
+//
+// Cells are recognised by the tags every build writes (src/render/render.ts amiTags): kubernetes_version,
+// rhel_release, arch, variant. Images without them are not ours and are never considered.
+import { DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import {
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeRegionsCommand,
+  type Image,
+} from '@aws-sdk/client-ec2';
+import { DescribeNodegroupCommand, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/client-eks';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { UserError } from '../errors.ts';
+import type { LifecycleClients } from './aws.ts';
+import { cellName, type Cell, type CellFilter } from './matrix.ts';
+import { publishedImageIds } from './ssm.ts';
+
+export interface SweptImage {
+  region: string;
+  imageId: string;
+  name: string;
+  created: string;
+  cell: Cell;
+  snapshots: string[];
+}
+
+/** Why an image must stay: "launch template lt-… (name) version 2", "SSM parameter /…/image_id", … */
+export type References = Map<string, string[]>;
+
+export interface Inventory {
+  images: SweptImage[];
+  /** Images owned by the account that carry no cell tags (never touched), per region. */
+  untagged: number;
+  /** Snapshot id → image ids (any image of ours, tagged or not) that use it, per region: `${region}/${snap}`. */
+  snapshotUsers: Map<string, string[]>;
+  references: References;
+}
+
+export interface BuildGroup {
+  /** The AMI name, shared by the copies of one build in every region. */
+  name: string;
+  created: string;
+  images: SweptImage[];
+}
+
+export interface CellPlan {
+  cell: Cell;
+  keep: BuildGroup[];
+  /** Older images held back because something refers to them. */
+  protectedImages: { image: SweptImage; reasons: string[] }[];
+  remove: { image: SweptImage; snapshots: string[]; sharedSnapshots: string[] }[];
+}
+
+export interface SweepPlan {
+  keep: number;
+  regions: string[];
+  cells: CellPlan[];
+  untagged: number;
+}
+
+const refKey = (region: string, imageId: string) => `${region}/${imageId}`;
+
+export function cellOfTags(tags: Record<string, string>): Cell | undefined {
+  const { kubernetes_version: version, rhel_release: release, arch, variant } = tags;
+  if (!version || !release || !arch || !variant) return undefined;
+  const minor = /^([0-9]+\.[0-9]+)\./.exec(version)?.[1];
+  const rhel = Number(/^([0-9]+)/.exec(release)?.[1]);
+  if (!minor || !Number.isInteger(rhel) || (arch !== 'x86_64' && arch !== 'arm64')) return undefined;
+  return { k8s: minor, rhel_version: rhel, arch, variant };
+}
+
+export const matchesFilter = (cell: Cell, filter: CellFilter): boolean =>
+  (['k8s', 'rhel_version', 'arch', 'variant'] as const).every((k) => filter[k].length === 0 || filter[k].includes(String(cell[k])));
+
+/** Decide, without touching AWS: per cell, the newest `keep` builds stay; older images go unless referenced. */
+export function planSweep(inventory: Inventory, keep: number, regions: string[], filter?: CellFilter): SweepPlan {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be ≥ 1, got ${keep}`);
+  const byCell = new Map<string, { cell: Cell; builds: Map<string, BuildGroup> }>();
+  for (const image of inventory.images) {
+    if (filter && !matchesFilter(image.cell, filter)) continue;
+    const key = cellName(image.cell);
+    const entry = byCell.get(key) ?? { cell: image.cell, builds: new Map() };
+    byCell.set(key, entry);
+    const build = entry.builds.get(image.name) ?? { name: image.name, created: image.created, images: [] };
+    build.images.push(image);
+    if (image.created > build.created) build.created = image.created;
+    entry.builds.set(image.name, build);
+  }
+  const removing = new Set<string>();
+  const cells: CellPlan[] = [];
+  for (const [, { cell, builds }] of [...byCell].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+    const ordered = [...builds.values()].sort((a, b) => b.created.localeCompare(a.created) || b.name.localeCompare(a.name));
+    const plan: CellPlan = { cell, keep: ordered.slice(0, keep), protectedImages: [], remove: [] };
+    for (const build of ordered.slice(keep)) {
+      for (const image of build.images) {
+        const reasons = inventory.references.get(refKey(image.region, image.imageId));
+        if (reasons?.length) plan.protectedImages.push({ image, reasons });
+        else {
+          removing.add(refKey(image.region, image.imageId));
+          plan.remove.push({ image, snapshots: [], sharedSnapshots: [] });
+        }
+      }
+    }
+    cells.push(plan);
+  }
+  // A snapshot goes only when every image using it goes (two AMIs can be registered from one snapshot).
+  for (const plan of cells) {
+    for (const item of plan.remove) {
+      for (const snap of item.image.snapshots) {
+        const users = inventory.snapshotUsers.get(`${item.image.region}/${snap}`) ?? [];
+        const othersStay = users.some((id) => id !== item.image.imageId && !removing.has(refKey(item.image.region, id)));
+        (othersStay ? item.sharedSnapshots : item.snapshots).push(snap);
+      }
+    }
+  }
+  return { keep, regions, cells, untagged: inventory.untagged };
+}
+
+// --- inventory from AWS ---------------------------------------------------------------------------------------
+
+async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    items.push(...page.items);
+    token = page.next;
+  } while (token);
+  return items;
+}
+
+/** Enabled regions of the partition the client's region belongs to. */
+export async function enabledRegions(clients: LifecycleClients, region: string): Promise<string[]> {
+  const out = await clients.ec2(region).send(new DescribeRegionsCommand({}));
+  return (out.Regions ?? []).map((r) => r.RegionName!).filter(Boolean).sort();
+}
+
+function addReason(refs: References, region: string, imageId: string | undefined, reason: string): void {
+  if (!imageId) return;
+  const key = refKey(region, imageId);
+  const list = refs.get(key) ?? [];
+  if (!list.includes(reason)) list.push(reason);
+  refs.set(key, list);
+}
+
+/** Launch template versions → image ids; `resolve:ssm:` ids are looked up. Returns a resolver for version specs. */
+async function launchTemplateReferences(clients: LifecycleClients, region: string, refs: References) {
+  const ec2 = clients.ec2(region);
+  const templates = await allPages(async (token) => {
+    const out = await ec2.send(new DescribeLaunchTemplatesCommand({ NextToken: token }));
+    return { items: out.LaunchTemplates ?? [], next: out.NextToken };
+  });
+  const imageOf = new Map<string, string>(); // `${templateId}#${version}` → image id
+  const meta = new Map<string, { name: string; latest: number; default: number }>();
+  for (const lt of templates) {
+    const id = lt.LaunchTemplateId!;
+    meta.set(id, { name: lt.LaunchTemplateName ?? id, latest: lt.LatestVersionNumber ?? 0, default: lt.DefaultVersionNumber ?? 0 });
+    const versions = await allPages(async (token) => {
+      const out = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, NextToken: token }));
+      return { items: out.LaunchTemplateVersions ?? [], next: out.NextToken };
+    });
+    for (const v of versions) {
+      let image = v.LaunchTemplateData?.ImageId;
+      if (image?.startsWith('resolve:ssm:')) {
+        const parameter = image.slice('resolve:ssm:'.length);
+        const value = await clients
+          .ssm(region)
+          .send(new GetParameterCommand({ Name: parameter }))
+          .then((r) => r.Parameter?.Value)
+          .catch(() => undefined);
+        image = value;
+      }
+      if (!image) continue;
+      imageOf.set(`${id}#${v.VersionNumber}`, image);
+      addReason(refs, region, image, `launch template ${id} (${lt.LaunchTemplateName}) version ${v.VersionNumber}`);
+    }
+  }
+  const byName = new Map([...meta].map(([id, m]) => [m.name, id]));
+  /** The image of a template version as ASGs and node groups name it (id or name; number, $Latest, $Default). */
+  return (spec: { id?: string; name?: string; version?: string }): string | undefined => {
+    const id = spec.id ?? (spec.name ? byName.get(spec.name) : undefined);
+    if (!id) return undefined;
+    const m = meta.get(id);
+    if (!m) return undefined;
+    const version = !spec.version || spec.version === '$Default' ? m.default : spec.version === '$Latest' ? m.latest : Number(spec.version);
+    return imageOf.get(`${id}#${version}`);
+  };
+}
+
+function asgTemplateSpecs(group: AutoScalingGroup): { id?: string; name?: string; version?: string }[] {
+  const specs = [];
+  const own = group.LaunchTemplate;
+  if (own) specs.push({ id: own.LaunchTemplateId, name: own.LaunchTemplateName, version: own.Version });
+  const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
+  const base = mixed?.LaunchTemplateSpecification;
+  if (base) specs.push({ id: base.LaunchTemplateId, name: base.LaunchTemplateName, version: base.Version });
+  for (const o of mixed?.Overrides ?? []) {
+    const s = o.LaunchTemplateSpecification;
+    if (s) specs.push({ id: s.LaunchTemplateId, name: s.LaunchTemplateName, version: s.Version });
+  }
+  return specs;
+}
+
+async function regionReferences(clients: LifecycleClients, region: string, ssmPrefix: string, refs: References, log: (line: string) => void): Promise<void> {
+  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw new UserError(
+        `Could not list ${what} in ${region} (${(error as Error).name}: ${(error as Error).message}). The sweep stops rather than risk removing an image in use; grant the permission or leave ${region} out with regions=….`,
+        1,
+      );
+    }
+  };
+  const imageOfTemplate = await step('launch templates', () => launchTemplateReferences(clients, region, refs));
+
+  const asg = clients.autoscaling(region);
+  const configs = await step('launch configurations', () =>
+    allPages(async (token) => {
+      const out = await asg.send(new DescribeLaunchConfigurationsCommand({ NextToken: token }));
+      return { items: out.LaunchConfigurations ?? [], next: out.NextToken };
+    }),
+  );
+  const configImage = new Map<string, string>();
+  for (const lc of configs) {
+    if (lc.LaunchConfigurationName && lc.ImageId) configImage.set(lc.LaunchConfigurationName, lc.ImageId);
+    addReason(refs, region, lc.ImageId, `launch configuration ${lc.LaunchConfigurationName}`);
+  }
+  const groups = await step('auto scaling groups', () =>
+    allPages(async (token) => {
+      const out = await asg.send(new DescribeAutoScalingGroupsCommand({ NextToken: token }));
+      return { items: out.AutoScalingGroups ?? [], next: out.NextToken };
+    }),
+  );
+  for (const group of groups) {
+    if (group.LaunchConfigurationName) addReason(refs, region, configImage.get(group.LaunchConfigurationName), `auto scaling group ${group.AutoScalingGroupName}`);
+    for (const spec of asgTemplateSpecs(group)) addReason(refs, region, imageOfTemplate(spec), `auto scaling group ${group.AutoScalingGroupName}`);
+  }
+
+  const eks = clients.eks(region);
+  const clusters = await step('EKS clusters', () =>
+    allPages(async (token) => {
+      const out = await eks.send(new ListClustersCommand({ nextToken: token }));
+      return { items: out.clusters ?? [], next: out.nextToken };
+    }),
+  );
+  for (const cluster of clusters) {
+    const nodegroups = await step(`EKS node groups of ${cluster}`, () =>
+      allPages(async (token) => {
+        const out = await eks.send(new ListNodegroupsCommand({ clusterName: cluster, nextToken: token }));
+        return { items: out.nodegroups ?? [], next: out.nextToken };
+      }),
+    );
+    for (const name of nodegroups) {
+      const ng = await step(`EKS node group ${cluster}/${name}`, () => eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: name })));
+      const lt = ng.nodegroup?.launchTemplate;
+      if (lt) addReason(refs, region, imageOfTemplate({ id: lt.id, name: lt.name, version: lt.version }), `EKS node group ${cluster}/${name}`);
+    }
+  }
+
+  const parameters = await step(`SSM parameters under ${ssmPrefix}`, () => publishedImageIds(clients, region, ssmPrefix));
+  for (const [imageId, names] of parameters) for (const n of names) addReason(refs, region, imageId, `SSM parameter ${n}`);
+  log(`${region}: ${configs.length} launch configurations, ${groups.length} auto scaling groups, ${clusters.length} EKS clusters, ${parameters.size} published images checked`);
+}
+
+export async function gatherInventory(clients: LifecycleClients, regions: string[], ssmPrefix: string, log: (line: string) => void = () => {}): Promise<Inventory> {
+  const inventory: Inventory = { images: [], untagged: 0, snapshotUsers: new Map(), references: new Map() };
+  for (const region of regions) {
+    const images: Image[] = await allPages(async (token) => {
+      const out = await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'], IncludeDeprecated: true, NextToken: token }));
+      return { items: out.Images ?? [], next: out.NextToken };
+    });
+    for (const image of images) {
+      const tags = Object.fromEntries((image.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      const snapshots = (image.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId).filter((s): s is string => !!s);
+      for (const snap of snapshots) {
+        const key = `${region}/${snap}`;
+        inventory.snapshotUsers.set(key, [...(inventory.snapshotUsers.get(key) ?? []), image.ImageId!]);
+      }
+      const cell = cellOfTags(tags);
+      if (!cell) {
+        inventory.untagged++;
+        continue;
+      }
+      inventory.images.push({ region, imageId: image.ImageId!, name: image.Name ?? tags.Name ?? image.ImageId!, created: image.CreationDate ?? '', cell, snapshots });
+    }
+    await regionReferences(clients, region, ssmPrefix, inventory.references, log);
+  }
+  return inventory;
+}
+
+// --- apply and report ---------------------------------------------------------------------------------------
+
+export interface SweepOutcome {
+  deregistered: string[];
+  deletedSnapshots: string[];
+  failures: string[];
+}
+
+export async function applySweep(clients: LifecycleClients, plan: SweepPlan, log: (line: string) => void): Promise<SweepOutcome> {
+  const outcome: SweepOutcome = { deregistered: [], deletedSnapshots: [], failures: [] };
+  for (const cell of plan.cells) {
+    for (const { image, snapshots } of cell.remove) {
+      const ec2 = clients.ec2(image.region);
+      try {
+        await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
+        outcome.deregistered.push(`${image.region}/${image.imageId}`);
+        log(`deregistered ${image.region} ${image.imageId} ${image.name}`);
+      } catch (error) {
+        outcome.failures.push(`deregister ${image.region} ${image.imageId}: ${(error as Error).message}`);
+        continue; // its snapshots stay: the image may still exist
+      }
+      for (const snap of snapshots) {
+        try {
+          await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snap }));
+          outcome.deletedSnapshots.push(`${image.region}/${snap}`);
+          log(`deleted snapshot ${image.region} ${snap}`);
+        } catch (error) {
+          outcome.failures.push(`delete snapshot ${image.region} ${snap}: ${(error as Error).message}`);
+        }
+      }
+    }
+  }
+  return outcome;
+}
+
+export function describePlan(plan: SweepPlan, apply: boolean): string[] {
+  const verb = apply ? 'remove' : 'would remove';
+  const lines = [`Sweep of ${plan.regions.join(', ')}: keeping the newest ${plan.keep} build(s) per cell${apply ? '' : ' (dry run; apply=true removes)'}`];
+  for (const cell of plan.cells) {
+    lines.push(`${cellName(cell.cell)}:`);
+    for (const build of cell.keep) lines.push(`  keep          ${build.name} (${build.created}) ${build.images.map((i) => `${i.region}:${i.imageId}`).join(' ')}`);
+    for (const { image, reasons } of cell.protectedImages) lines.push(`  keep (in use) ${image.name} ${image.region}:${image.imageId}: ${reasons.join('; ')}`);
+    for (const { image, snapshots, sharedSnapshots } of cell.remove) {
+      lines.push(
+        `  ${verb.padEnd(13)} ${image.name} ${image.region}:${image.imageId}` +
+          (snapshots.length ? ` and snapshots ${snapshots.join(', ')}` : '') +
+          (sharedSnapshots.length ? ` (keeping shared snapshots ${sharedSnapshots.join(', ')})` : ''),
+      );
+    }
+  }
+  const total = plan.cells.reduce((n, c) => n + c.remove.length, 0);
+  lines.push(`${total} image(s) to remove, ${plan.cells.reduce((n, c) => n + c.protectedImages.length, 0)} older image(s) kept because they are in use${plan.untagged ? `, ${plan.untagged} image(s) without cell tags ignored` : ''}.`);
+  return lines;
+}

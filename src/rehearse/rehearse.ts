@@ -1,0 +1,141 @@
+// `make rehearse 1.28 …`: the real pipeline and a real `packer build` (amazon-ebs) against a local AWS
+// emulator, with Packer's SSH communicator pointed at a local systemd container where the real provisioners
+// run. Leaves build/<ami>/rehearsal/{rootfs, stub-calls.log, console.log}; Ctrl-C leaves nothing running.
+import { DescribeImagesCommand, DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ec2Client, s3Client } from '../aws/clients.ts';
+import { UserError } from '../errors.ts';
+import { repoPath } from '../paths.ts';
+import { runPipeline, type PipelineResult } from '../pipeline.ts';
+import type { Runner } from '../process/run.ts';
+import { configure } from '../variables/configure.ts';
+import { startMoto, type Moto } from './emulator.ts';
+import { catalogFor, importKeyPair, seedArtifacts, seedPlan } from './seed.ts';
+import { createSigner, type Signer } from './signer.ts';
+import { requireRehearsalTools, Target } from './target.ts';
+
+export interface RehearsalResult {
+  exitCode: number;
+  pipeline?: PipelineResult;
+  rehearsalDir?: string;
+  amis: { region: string; id: string }[];
+}
+
+const KEY_PAIR = 'eks-ami-rehearsal';
+
+export async function rehearse(words: string[], runner: Runner, log: (line: string) => void): Promise<RehearsalResult> {
+  // Bad input fails here, before anything starts.
+  const config = await configure(words, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE });
+  requireRehearsalTools();
+
+  const work = repoPath('build', `.rehearsal-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const check = () => {
+    if (interrupted) throw new UserError('Interrupted; cleaning up.', 130);
+  };
+
+  let moto: Moto | undefined;
+  let target: Target | undefined;
+  let signer: Signer | undefined;
+  let pipeline: PipelineResult | undefined;
+  const amis: { region: string; id: string }[] = [];
+  try {
+    const values = config.values;
+    const seed = seedPlan(values, config.minor);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal', '-f', join(work, 'id_ed25519')]);
+    const publicKey = readFileSync(join(work, 'id_ed25519.pub'), 'utf8');
+
+    log('Preparing the target: Debian root with systemd and sshd, in its own network namespace');
+    target = Target.create({ root: join(work, 'rootfs'), sshUser: values.ssh_username, authorizedKey: publicKey, consoleLog: join(work, 'console.log') });
+    check();
+
+    log(`Starting the AWS emulator on ${target.hostAddress}`);
+    moto = await startMoto({ amis: catalogFor(values), host: target.hostAddress });
+    const env = { ...process.env, ...moto.env };
+    Object.assign(process.env, moto.env); // the SDK reads endpoints and (fake) credentials from here
+    check();
+
+    signer = createSigner(work);
+    const bytes = await seedArtifacts(s3Client(values.binary_bucket_region), values, seed, join(work, 'artifacts'), signer);
+    log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
+    await importKeyPair(ec2Client(values.aws_region), KEY_PAIR, publicKey);
+    // The provisioners trust the rehearsal's signing key in place of AWS's, in a copy of lib/ only.
+    const lib = join(work, 'lib');
+    cpSync(repoPath('provisioners', 'lib'), lib, { recursive: true });
+    for (const key of ['aws-cli-v2.asc', 'amazon-ssm-agent.asc']) writeFileSync(join(lib, 'keys', key), signer.publicKey);
+    check();
+
+    log(`Booting the target at ${target.address}`);
+    await target.boot();
+    check();
+
+    const bucketUrl = `${moto.endpoint}/${values.binary_bucket_name}`;
+    pipeline = await runPipeline([...words, 'ssh_interface='], {
+      runner,
+      clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
+      env,
+      log,
+      rehearsal: {
+        communicator: { host: target.address, port: 22, keyPairName: KEY_PAIR, privateKeyFile: join(work, 'id_ed25519') },
+        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: `${bucketUrl}/github`, AWSCLI_BASE_URL: `${bucketUrl}/awscli` },
+        libDir: lib,
+      },
+    });
+    if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions])));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await target?.stop();
+    target?.destroy();
+    if (moto) {
+      const left = await terminateInstances(config.values.aws_region).catch(() => 0);
+      if (left) log(`Terminated ${left} emulator instance(s) Packer left running`);
+      await moto.stop();
+    }
+    signer?.dispose();
+  }
+
+  const rehearsalDir = pipeline ? keepResults(work, pipeline.dir) : undefined;
+  rmSync(work, { recursive: true, force: true });
+  if (rehearsalDir) log(`Rehearsal results: ${rehearsalDir.replace(`${repoPath()}/`, '')}/{rootfs,stub-calls.log,console.log}`);
+  for (const ami of amis) log(`Emulator AMI ${ami.region}: ${ami.id}`);
+  return { exitCode: pipeline?.exitCode ?? 1, pipeline, rehearsalDir, amis };
+}
+
+/** Moves the target's filesystem and the stub calls next to the build's plan and manifest. */
+function keepResults(work: string, buildDir: string): string | undefined {
+  if (!existsSync(buildDir)) return undefined;
+  const dir = join(buildDir, 'rehearsal');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  renameSync(join(work, 'rootfs'), join(dir, 'rootfs'));
+  cpSync(join(dir, 'rootfs', '.stubs', 'calls.log'), join(dir, 'stub-calls.log'));
+  if (existsSync(join(work, 'console.log'))) cpSync(join(work, 'console.log'), join(dir, 'console.log'));
+  return dir;
+}
+
+async function emulatorAmis(name: string, regions: string[]) {
+  const found: { region: string; id: string }[] = [];
+  for (const region of [...new Set(regions)]) {
+    const out = await ec2Client(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    for (const image of out.Images ?? []) found.push({ region, id: image.ImageId ?? '' });
+  }
+  return found;
+}
+
+async function terminateInstances(region: string): Promise<number> {
+  const ec2 = ec2Client(region);
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }));
+  const ids = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!).filter(Boolean);
+  if (ids.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  return ids.length;
+}

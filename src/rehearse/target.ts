@@ -1,0 +1,203 @@
+// The rehearsal's build instance: a Debian root filesystem booted with systemd-nspawn in a network namespace
+// of its own, reached over a veth pair, with sshd for Packer's SSH communicator. Only what a Debian root
+// cannot do is stubbed (rehearsal/stubs/). A reboot asked for by a provisioner restarts the container.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { ToolError } from '../errors.ts';
+import { repoPath } from '../paths.ts';
+
+const SUITE = 'bookworm';
+const HOSTNAME = 'eks-rehearsal';
+/** What the provisioners use on the instance besides what they install themselves. */
+export const ROOT_PACKAGES = [
+  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'kmod', 'iproute2', 'curl', 'ca-certificates',
+  'jq', 'gnupg', 'logrotate', 'unzip', 'procps',
+];
+
+function must(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}${result.error ?? ''}`);
+  return result.stdout;
+}
+
+export function requireRehearsalTools(): void {
+  if (process.getuid?.() !== 0) throw new ToolError('The rehearsal needs root (network namespaces, systemd-nspawn, mounts).');
+  for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['systemd-nspawn', 'systemd-container'], ['ip', 'iproute2'], ['ssh-keygen', 'openssh-client'], ['gpg', 'gnupg'], ['zip', 'zip']]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) {
+      throw new ToolError(`The rehearsal needs ${tool}: apt-get install ${pkg} (or run 'make test-deps').`);
+    }
+  }
+}
+
+/** A cached tarball of the base root (about 20 s to build once with mmdebstrap). */
+function baseRootTarball(): string {
+  const key = createHash('sha256').update(JSON.stringify({ SUITE, ROOT_PACKAGES })).digest('hex').slice(0, 16);
+  const cache = repoPath('.cache', 'rehearsal-root');
+  const tarball = join(cache, `${SUITE}-${key}.tar`);
+  if (existsSync(tarball)) return tarball;
+  mkdirSync(cache, { recursive: true });
+  const partial = `${tarball}.partial-${process.pid}`;
+  must('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${ROOT_PACKAGES.join(',')}`, '--format=tar', SUITE, partial]);
+  renameSync(partial, tarball);
+  return tarball;
+}
+
+export interface TargetOptions {
+  /** Directory that becomes the target's root filesystem. */
+  root: string;
+  sshUser: string;
+  authorizedKey: string;
+  /** Log of the container's console. */
+  consoleLog: string;
+}
+
+export class Target {
+  readonly netns: string;
+  readonly hostAddress: string;
+  readonly address: string;
+  private readonly hostLink: string;
+  private child?: ChildProcess;
+  private stopping = false;
+  private exited?: Promise<number>;
+  boots = 0;
+
+  private constructor(readonly options: TargetOptions) {
+    const n = process.pid % 250;
+    this.netns = `eks-rehearsal-${process.pid}`;
+    this.hostLink = `rh${process.pid % 100000}h`;
+    this.hostAddress = `10.213.${n}.1`;
+    this.address = `10.213.${n}.2`;
+  }
+
+  static create(options: TargetOptions): Target {
+    const target = new Target(options);
+    target.layRoot();
+    target.createNetwork();
+    return target;
+  }
+
+  private layRoot(): void {
+    const { root, sshUser, authorizedKey } = this.options;
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    must('tar', ['-xf', baseRootTarball(), '-C', root]);
+    const chroot = (...args: string[]) => must('chroot', [root, ...args]);
+    chroot('useradd', '-m', '-s', '/bin/bash', sshUser);
+    chroot('usermod', '-p', '*', sshUser); // unlocked for key login, no password
+    writeFileSync(join(root, 'etc/sudoers.d', sshUser), `${sshUser} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+    const ssh = join(root, 'home', sshUser, '.ssh');
+    mkdirSync(ssh, { recursive: true, mode: 0o700 });
+    writeFileSync(join(ssh, 'authorized_keys'), authorizedKey, { mode: 0o600 });
+    chroot('chown', '-R', `${sshUser}:${sshUser}`, `/home/${sshUser}/.ssh`);
+    writeFileSync(join(root, 'etc/hostname'), `${HOSTNAME}\n`);
+    appendFileSync(join(root, 'etc/hosts'), `127.0.1.1 ${HOSTNAME}\n`);
+    // What a RHEL base has and Debian lacks: SELinux configured enforcing.
+    mkdirSync(join(root, 'etc/selinux'), { recursive: true });
+    writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    // Recording stand-ins, first on root's PATH (sudo's secure_path starts with /usr/local/sbin).
+    const stubs = repoPath('rehearsal', 'stubs');
+    mkdirSync(join(root, '.stubs', 'state'), { recursive: true });
+    mkdirSync(join(root, '.stubs', 'payloads'), { recursive: true });
+    writeFileSync(join(root, '.stubs', 'calls.log'), '');
+    cpSync(join(stubs, '_record.sh'), join(root, '.stubs', '_record.sh'));
+    for (const name of readdirSync(stubs).filter((n) => !n.startsWith('_'))) {
+      cpSync(join(stubs, name), join(root, 'usr/local/sbin', name));
+      chmodSync(join(root, 'usr/local/sbin', name), 0o755);
+    }
+    // The SSM agent RPM "installs" a unit, so enabling it is real.
+    const ssmUnit = join(root, '.stubs/payloads/amazon-ssm-agent/usr/lib/systemd/system/amazon-ssm-agent.service');
+    mkdirSync(join(ssmUnit, '..'), { recursive: true });
+    writeFileSync(ssmUnit, '[Unit]\nDescription=SSM agent (rehearsal stand-in)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n');
+    // State a launched instance has for cleanup to remove.
+    mkdirSync(join(root, 'var/lib/cloud/instances/i-rehearsal'), { recursive: true });
+    appendFileSync(join(root, 'var/log/cloud-init.log'), 'rehearsal\n');
+  }
+
+  private createNetwork(): void {
+    const peer = `${this.hostLink.slice(0, -1)}n`;
+    must('ip', ['netns', 'add', this.netns]);
+    must('ip', ['link', 'add', this.hostLink, 'type', 'veth', 'peer', 'name', peer]);
+    must('ip', ['link', 'set', peer, 'netns', this.netns]);
+    must('ip', ['addr', 'add', `${this.hostAddress}/30`, 'dev', this.hostLink]);
+    must('ip', ['link', 'set', this.hostLink, 'up']);
+    // The container gets no CAP_NET_ADMIN: its side is configured from here.
+    must('ip', ['-n', this.netns, 'addr', 'add', `${this.address}/30`, 'dev', peer]);
+    must('ip', ['-n', this.netns, 'link', 'set', peer, 'up']);
+    must('ip', ['-n', this.netns, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** Boots the container and waits until sshd answers. */
+  async boot(): Promise<void> {
+    this.stopping = false;
+    this.start();
+    await this.waitForSsh(90_000);
+  }
+
+  private start(): void {
+    this.boots++;
+    const log = createWriteStream(this.options.consoleLog, { flags: 'a' });
+    const child = spawn(
+      'systemd-nspawn',
+      ['--register=no', '--keep-unit', '--quiet', '--console=pipe', `--hostname=${HOSTNAME}`, '-D', this.options.root, '-b', `--network-namespace-path=/run/netns/${this.netns}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.child = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        const status = code ?? (signal ? 128 : 1);
+        // 133: the container asked for a reboot (a provisioner's reboot step). Boot it again.
+        if (status === 133 && !this.stopping) this.start();
+        resolve(status);
+      });
+    });
+  }
+
+  private async waitForSsh(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await canConnect(this.address, 22)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`the rehearsal target did not start sshd within ${timeoutMs / 1000} s; see ${this.options.consoleLog}`);
+  }
+
+  /** Orderly shutdown (SIGTERM asks nspawn to power the container off), then SIGKILL if it hangs. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  destroy(): void {
+    spawnSync('ip', ['netns', 'del', this.netns]);
+    spawnSync('ip', ['link', 'del', this.hostLink]);
+  }
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      // sshd sends its banner first; a banner means it is really up.
+      socket.once('data', () => {
+        socket.destroy();
+        resolve(true);
+      });
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

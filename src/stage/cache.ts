@@ -1,0 +1,143 @@
+// A local content-addressed cache of verified artifacts: <root>/sha256/<hex>. Downloads stream through a
+// hash into <root>/partial/<hex>.part and are renamed into place only once the bytes hash to the published
+// SHA-256, so a file under sha256/ is always complete and verified. A partial file left by an interrupted
+// run (or attempt) is resumed with a Range request; should the resumed whole not verify, it is dropped and
+// fetched once more from the start.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ChecksumMismatch, TransientError } from './errors.ts';
+import { GaveUp, withRetries, type RetryPolicy } from './retry.ts';
+import { RangeNotSatisfiable, type Source } from './sources.ts';
+import { isSha256 } from './checksum.ts';
+
+export interface Fetched {
+  path: string;
+  size: number;
+  /** hit: already in the cache; downloaded: from byte 0; resumed: continued a partial file. */
+  how: 'hit' | 'downloaded' | 'resumed';
+  /** Bytes that came over the network for it in this run (failed attempts included). */
+  networkBytes: number;
+  /** Offset the last, successful attempt started at (0 unless resumed). */
+  resumedAt: number;
+}
+
+export interface FetchProgress {
+  /** An attempt starts at `offset` of `total` bytes (offset bytes are already on disk). */
+  start(offset: number, total?: number): void;
+  bytes(n: number): void;
+}
+
+export class ArtifactCache {
+  constructor(readonly root: string) {}
+
+  pathOf(sha256: string): string {
+    if (!isSha256(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return join(this.root, 'sha256', sha256);
+  }
+
+  partialOf(sha256: string): string {
+    return join(this.root, 'partial', `${sha256}.part`);
+  }
+
+  /** The cached file for a digest, re-hashed so a damaged cache entry is dropped rather than used. */
+  async lookup(sha256: string, onBytes?: (n: number) => void): Promise<{ path: string; size: number } | undefined> {
+    const path = this.pathOf(sha256);
+    const size = await sizeOf(path);
+    if (size === undefined) return undefined;
+    const actual = await hashFile(path, onBytes);
+    if (actual === sha256) return { path, size };
+    await rm(path, { force: true });
+    return undefined;
+  }
+
+  /**
+   * The artifact for `sha256`: from the cache, else streamed from `source` (resuming a partial file),
+   * verified and moved into the cache. A mismatch from a fresh download throws ChecksumMismatch.
+   */
+  async fetch(name: string, source: Source, sha256: string, policy: RetryPolicy, progress?: FetchProgress): Promise<Fetched> {
+    const hit = await this.lookup(sha256);
+    if (hit) return { ...hit, how: 'hit', networkBytes: 0, resumedAt: 0 };
+    await mkdir(join(this.root, 'partial'), { recursive: true });
+    await mkdir(join(this.root, 'sha256'), { recursive: true });
+    const partial = this.partialOf(sha256);
+    let networkBytes = 0;
+    let resumedAt = 0;
+    let droppedResume = false;
+
+    try {
+      await withRetries(`downloading ${name} from ${source.url}`, policy, async () => {
+        const offset = (await sizeOf(partial)) ?? 0;
+        const hash = createHash('sha256');
+        if (offset > 0) await hashFile(partial, undefined, hash);
+        let opened;
+        try {
+          opened = await source.open(offset);
+        } catch (error) {
+          if (error instanceof RangeNotSatisfiable) await rm(partial, { force: true });
+          throw error;
+        }
+        if (opened.start !== offset) {
+          opened.body.destroy();
+          await rm(partial, { force: true });
+          throw new TransientError(`${source.url}: the server ignored the Range request; starting over`);
+        }
+        resumedAt = offset;
+        progress?.start(offset, opened.total);
+        let received = 0;
+        const meter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            hash.update(chunk);
+            received += chunk.length;
+            networkBytes += chunk.length;
+            progress?.bytes(chunk.length);
+            done(null, chunk);
+          },
+        });
+        await pipeline(opened.body, meter, createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
+        if (opened.length !== undefined && received !== opened.length) {
+          throw new TransientError(`${source.url}: truncated body (${received} of ${opened.length} bytes)`);
+        }
+        const actual = hash.digest('hex');
+        if (actual === sha256) return;
+        await rm(partial, { force: true });
+        if (offset > 0 && !droppedResume) {
+          // The partial file may be what is wrong (left by another run, or the source changed): once more from 0.
+          droppedResume = true;
+          throw new TransientError(`${name}: the resumed download does not verify; fetching it again from the start`);
+        }
+        throw new ChecksumMismatch(name, sha256, actual, source.url);
+      });
+    } catch (error) {
+      // A checksum mismatch or a permanent error leaves nothing behind; giving up on transient failures
+      // keeps the partial file so that the next run resumes it.
+      if (error instanceof ChecksumMismatch || !(error instanceof GaveUp)) await rm(partial, { force: true });
+      throw error;
+    }
+    const path = this.pathOf(sha256);
+    await rename(partial, path);
+    const size = (await sizeOf(path)) ?? 0;
+    return { path, size, how: resumedAt > 0 ? 'resumed' : 'downloaded', networkBytes, resumedAt };
+  }
+}
+
+export async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SHA-256 of a file, streamed; feeds `into` when given (and returns its digest only when not). */
+export async function hashFile(path: string, onBytes?: (n: number) => void, into?: Hash): Promise<string> {
+  const hash = into ?? createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    onBytes?.((chunk as Buffer).length);
+  }
+  return into ? '' : hash.digest('hex');
+}

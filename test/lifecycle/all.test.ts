@@ -1,0 +1,158 @@
+// `make all`: cells through scripts/build.ts with bounded parallelism, per-cell logs, a summary table; with a
+// recording Runner (orchestration) and for real (two cells, dry runs against the seeded emulator, real Packer).
+import { expect } from 'chai';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { amiNameFromLog, collectResults, runCells, summaryMarkdown, summaryTable, type CellResult } from '../../src/lifecycle/all.ts';
+import { expandMatrix } from '../../src/lifecycle/matrix.ts';
+import { repoPath } from '../../src/paths.ts';
+import type { Runner } from '../../src/process/run.ts';
+import { requireTool } from '../support/tools.ts';
+import { runScript } from './support.ts';
+
+const LOG_DIR = 'build/test-lifecycle-all';
+const cells = expandMatrix({ kubernetes: ['1.28', '1.29'], rhel_versions: [8, 9], arches: ['x86_64'], variants: ['standard'] });
+
+interface Seen {
+  words: string[];
+  log: string;
+}
+
+/** Answers like scripts/build.ts would: writes the summary lines to the cell log (and a manifest when asked). */
+function fakeBuilds(seen: Seen[], concurrency: { now: number; max: number }, exitFor: (words: string[]) => number, manifest = false): Runner {
+  return {
+    async capture(command, args, options) {
+      expect(command).to.equal('bash');
+      const words = args.slice(5); // -c script $0 tsx build.ts …
+      expect(args[4]).to.equal(repoPath('scripts', 'build.ts'));
+      const log = options!.env!.CELL_LOG!;
+      seen.push({ words, log });
+      concurrency.now++;
+      concurrency.max = Math.max(concurrency.max, concurrency.now);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [minor, rhel, arch] = [words[0], words[1].split('=')[1], words[2].split('=')[1]];
+      const ami = `rhel-${rhel}-eks-node-${minor}-${arch}-standard-vtest`;
+      const code = exitFor(words);
+      if (code === 0 && manifest) {
+        mkdirSync(repoPath('build', ami), { recursive: true });
+        writeFileSync(repoPath('build', ami, 'manifest.json'), JSON.stringify({ builds: [{ artifact_id: `us-west-2:ami-0${minor.replace('.', '')}${rhel}00000000000000,us-east-1:ami-0${minor.replace('.', '')}${rhel}11111111111111` }] }));
+      }
+      writeFileSync(log, `==> Kubernetes   ${minor}.15\n==> Target       ${ami} in us-west-2 (aws, ${arch}, standard)\n${code ? 'error: something failed\n' : ''}`);
+      concurrency.now--;
+      return { exitCode: code, stdout: '', stderr: '' };
+    },
+    async stream() {
+      throw new Error('make all captures cell output into log files');
+    },
+  };
+}
+
+describe('lifecycle: make all', function () {
+  this.timeout(60_000);
+  afterEach(() => rmSync(repoPath(LOG_DIR), { recursive: true, force: true }));
+
+  it('runs every cell through scripts/build.ts with its words plus the extra ones, never more than `jobs` at once', async () => {
+    const seen: Seen[] = [];
+    const concurrency = { now: 0, max: 0 };
+    const results = await runCells({ runner: fakeBuilds(seen, concurrency, () => 0), cells, extraWords: ['dry_run=true'], jobs: 2, env: {}, logDir: LOG_DIR });
+    expect(concurrency.max).to.equal(2);
+    expect(seen.map((s) => s.words)).to.deep.equal(cells.map((c) => [c.k8s, `rhel_version=${c.rhel_version}`, `arch=${c.arch}`, `variant=${c.variant}`, 'dry_run=true']));
+    expect(seen.map((s) => s.log)).to.deep.equal(cells.map((c) => repoPath(LOG_DIR, `${c.name}.log`)));
+    expect(results.map((r) => r.ami_name)).to.deep.equal(['rhel-8-eks-node-1.28-x86_64-standard-vtest', 'rhel-9-eks-node-1.28-x86_64-standard-vtest', 'rhel-8-eks-node-1.29-x86_64-standard-vtest', 'rhel-9-eks-node-1.29-x86_64-standard-vtest']);
+    expect(JSON.parse(readFileSync(repoPath(LOG_DIR, 'results.json'), 'utf8'))).to.have.length(4);
+  });
+
+  it('keeps going after a failed cell, reports it in the table, and publishes only after successes', async () => {
+    const published: string[] = [];
+    const results = await runCells({
+      runner: fakeBuilds([], { now: 0, max: 0 }, (w) => (w[0] === '1.29' && w[1] === 'rhel_version=8' ? 3 : 0), true),
+      cells,
+      extraWords: [],
+      jobs: 3,
+      env: {},
+      logDir: LOG_DIR,
+      afterSuccess: async (r) => {
+        published.push(`${r.cell.name}:${r.amis.map((a) => a.ami).join('+')}`);
+      },
+    });
+    try {
+      expect(results.map((r) => r.exitCode)).to.deep.equal([0, 0, 3, 0]);
+      expect(published).to.have.length(3);
+      expect(published.find((p) => p.startsWith('1.28-rhel9-x86_64-standard:'))).to.match(/^[^:]+:ami-0[0-9]+\+ami-0[0-9]+$/);
+      const table = summaryTable(results);
+      expect(table).to.match(/1\.29-rhel8-x86_64-standard\s+failed \(exit 3\)/);
+      expect(table).to.contain('us-west-2: ami-0').and.to.contain('3 of 4 cells succeeded');
+      const md = summaryMarkdown(results);
+      expect(md).to.contain('| cell | Kubernetes | RHEL | arch | variant | result | time | AMI name | AMIs |');
+      expect(md.split('\n').filter((l) => l.startsWith('| 1.'))).to.have.length(4);
+      expect(md).to.contain('❌ failed (exit 3)');
+    } finally {
+      for (const r of results) if (r.build_dir) rmSync(repoPath(r.build_dir), { recursive: true, force: true });
+    }
+  });
+
+  it('a failed SSM publish marks the cell failed', async () => {
+    const results = await runCells({
+      runner: fakeBuilds([], { now: 0, max: 0 }, () => 0),
+      cells: cells.slice(0, 1),
+      extraWords: [],
+      jobs: 1,
+      env: {},
+      logDir: LOG_DIR,
+      afterSuccess: async () => {
+        throw new Error('AccessDenied');
+      },
+    });
+    expect(results[0]).to.include({ exitCode: 1, publish_error: 'AccessDenied' });
+    expect(summaryTable(results)).to.contain('failed (SSM: AccessDenied)');
+  });
+
+  it('reads the build directory from the pipeline summary and merges per-job results in matrix order', () => {
+    expect(amiNameFromLog('==> Source AMI   ami-1 …\n==> Target       rhel-9-eks-node-1.28-x86_64-standard-v1 in us-west-2 (aws, x86_64, standard)\n')).to.equal('rhel-9-eks-node-1.28-x86_64-standard-v1');
+    expect(amiNameFromLog('error: no build')).to.equal(undefined);
+    const dir = repoPath(LOG_DIR, 'merge');
+    mkdirSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'b'), { recursive: true });
+    const result = (i: number): CellResult => ({ cell: cells[i], exitCode: 0, seconds: 1, amis: [], log: '' });
+    writeFileSync(join(dir, 'a', 'results.json'), JSON.stringify([result(3)]));
+    writeFileSync(join(dir, 'b', 'results.json'), JSON.stringify([result(0), result(1)]));
+    expect(collectResults([join(dir, 'a', 'results.json'), join(dir, 'b', 'results.json')]).map((r) => r.cell.name)).to.deep.equal([cells[0].name, cells[1].name, cells[3].name]);
+  });
+
+  it('checks every word before starting anything: build variables are validated, options are its own (exit 2)', () => {
+    const typo = runScript('all', ['dryrun=true']);
+    expect(typo.status).to.equal(2);
+    expect(typo.stderr).to.contain('dryrun="true" (command line) is not a build variable. Did you mean dry_run?');
+    const emulatorBuild = runScript('all', ['emulator=true']);
+    expect(emulatorBuild.status).to.equal(2);
+    expect(emulatorBuild.stderr).to.contain('only with dry_run=true');
+    const name = runScript('all', ['k8s=1.28', 'ami_name=x-y-z', 'dry_run=true']);
+    expect(name.status).to.equal(2);
+    expect(name.stderr).to.contain('unset when several cells are built');
+    const ours = runScript('all', ['job=2']);
+    expect(ours.status).to.equal(2);
+    expect(ours.stderr).to.contain('job="2" is not an option of make all. Did you mean jobs?');
+    const jobs = runScript('all', ['jobs=0']);
+    expect(jobs.status).to.equal(2);
+    expect(jobs.stderr).to.contain('jobs="0" is not allowed: a whole number ≥ 1 and ≤ 32');
+  });
+
+  it('make all emulator=true dry_run=true: two real cells resolved, rendered and validated offline', function () {
+    requireTool('packer', 'validating the rendered templates');
+    requireTool('python3', 'the AWS emulator (moto_server)');
+    const summaryFile = repoPath(LOG_DIR, 'step-summary.md');
+    mkdirSync(repoPath(LOG_DIR), { recursive: true });
+    const run = runScript('all', ['emulator=true', 'dry_run=true', 'k8s=1.29', 'rhel_version=8,9', 'arch=arm64', 'jobs=2'], { ...process.env, GITHUB_STEP_SUMMARY: summaryFile });
+    expect(run.status, run.stderr + run.stdout).to.equal(0);
+    expect(run.stdout).to.match(/1\.29-rhel8-arm64-standard\s+ok/).and.to.match(/1\.29-rhel9-arm64-standard\s+ok/).and.to.contain('2 of 2 cells succeeded');
+    const results = JSON.parse(readFileSync(repoPath('build/matrix/results.json'), 'utf8')) as CellResult[];
+    for (const r of results) {
+      const plan = JSON.parse(readFileSync(repoPath(r.build_dir!, 'plan.json'), 'utf8'));
+      expect(plan).to.include({ kubernetes_minor: '1.29', arch: 'arm64', rhel_version: r.cell.rhel_version, variant: 'standard', dry_run: true });
+      expect(existsSync(repoPath(r.build_dir!, 'eks-worker.pkr.hcl'))).to.equal(true);
+      expect(readFileSync(repoPath(r.log), 'utf8')).to.contain('Dry run: resolved, rendered and validated');
+      rmSync(repoPath(r.build_dir!), { recursive: true, force: true });
+    }
+    expect(readFileSync(summaryFile, 'utf8')).to.contain('### AMI dry runs: 2 of 2 cells succeeded');
+  });
+});

@@ -1,0 +1,429 @@
+// `make stage` against moto's S3 (through a fault-injecting proxy) and a local GitHub stand-in: every
+// artifact arrives intact or the run fails clearly, and nothing corrupt or partial ever reaches the mirror.
+import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ec2Client, s3Client } from '../../src/aws/clients.ts';
+import { repoRoot } from '../../src/paths.ts';
+import { readLock, lockedInputs } from '../../src/stage/lock.ts';
+import { runStage, type StageRunDeps, type StageRunResult } from '../../src/stage/run.ts';
+import { redHatCatalog, RED_HAT_GOV } from '../support/images.ts';
+import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
+import { requireTool } from '../support/tools.ts';
+import { publishRelease, RELEASE, versionWords, type Published } from './fixture.ts';
+import { FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from './standins.ts';
+
+const SOURCE = 'amazon-eks';
+const MIRROR = 'my-mirror';
+const words = ['1.28', `binary_bucket_name=${MIRROR}`, 'binary_bucket_region=us-west-2', ...versionWords];
+const isArtifactBody = (_m: string, p: string) => !/\.sha256|sha256sum/.test(p) && !p.includes('list-type') && /(kubelet|kubectl|authenticator|provider|\.tgz|\.tar\.gz|runc\.(amd|arm)64)(\?|$)/.test(p);
+
+describe('make stage (moto S3 + GitHub stand-in)', function () {
+  this.timeout(60_000);
+  let moto: Moto;
+  let proxy: FaultyProxy;
+  let gh: GitHubStandIn;
+  let direct: S3Client;
+  let published: Record<'amd64' | 'arm64', Published>;
+  let work: string;
+  const inflight = new Inflight();
+  const saved = { ...process.env };
+
+  before(async () => {
+    moto = await startMoto({ amis: [...redHatCatalog(), ...redHatCatalog(RED_HAT_GOV)] });
+    proxy = await FaultyProxy.start(moto.endpoint, inflight);
+    gh = await GitHubStandIn.start({ inflight });
+    for (const s of [proxy, gh]) s.countInflight = isArtifactBody;
+    Object.assign(process.env, moto.env, { AWS_ENDPOINT_URL_S3: proxy.endpoint });
+    direct = new S3Client({
+      region: 'us-west-2',
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    });
+    await direct.send(new CreateBucketCommand({ Bucket: SOURCE, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
+    // Sizes vary so that faults land mid-body; runc is the smallest, as in real releases.
+    const sizes: Record<string, number> = { kubelet: 900_000, kubectl: 700_000, 'aws-iam-authenticator': 300_000, 'ecr-credential-provider': 250_000 };
+    await direct.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
+    published = await publishRelease(direct, SOURCE, gh, (file) => ({ body: randomBody(sizes[file] ?? (file.startsWith('runc') ? 200_000 : 600_000)) }));
+  });
+
+  beforeEach(async () => {
+    work = mkdtempSync(join(tmpdir(), 'stage-test-'));
+    proxy.reset();
+    gh.reset();
+    gh.redirectHost = '';
+    gh.delayMs = proxy.delayMs = 0;
+    await clearMirror();
+  });
+
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  after(async () => {
+    process.env = saved;
+    direct?.destroy();
+    await gh?.stop();
+    await proxy?.stop();
+    await moto?.stop();
+  });
+
+  async function clearMirror() {
+    const listed = await direct.send(new ListObjectsV2Command({ Bucket: MIRROR }));
+    for (const o of listed.Contents ?? []) await direct.send(new DeleteObjectCommand({ Bucket: MIRROR, Key: o.Key! }));
+    const pending = await direct.send(new ListMultipartUploadsCommand({ Bucket: MIRROR }));
+    for (const u of pending.Uploads ?? []) await direct.send(new AbortMultipartUploadCommand({ Bucket: MIRROR, Key: u.Key!, UploadId: u.UploadId! }));
+  }
+
+  interface Outcome {
+    result?: StageRunResult;
+    error?: Error & { exitCode?: number };
+    logs: string[];
+    lines: string[];
+  }
+
+  async function stage(extraWords: string[] = [], env: Record<string, string> = {}, extra: Partial<StageRunDeps> = {}): Promise<Outcome> {
+    const logs: string[] = [];
+    const lines: string[] = [];
+    const out: Outcome = { logs, lines };
+    try {
+      out.result = await runStage([...words, ...extraWords], {
+        env: { ...process.env, GITHUB_BASE_URL: gh.endpoint, STAGE_CACHE_DIR: join(work, 'cache'), STAGE_LOCK_FILE: join(work, 'build.lock.json'), STAGE_PROGRESS_MS: '0', ...env },
+        log: (l) => logs.push(l),
+        write: (l) => lines.push(l),
+        s3: (region, unsigned) => s3Client(region, { unsigned }),
+        ec2: (region) => ec2Client(region),
+        cwd: work,
+        retry: { baseMs: 1, maxMs: 10 },
+        ...extra,
+      });
+    } catch (error) {
+      out.error = error as Error;
+    }
+    return out;
+  }
+
+  async function mirrorKeys(): Promise<string[]> {
+    const out = await direct.send(new ListObjectsV2Command({ Bucket: MIRROR }));
+    return (out.Contents ?? []).map((o) => o.Key!).sort();
+  }
+
+  async function mirrorObject(key: string): Promise<Buffer> {
+    const out = await direct.send(new GetObjectCommand({ Bucket: MIRROR, Key: key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  }
+
+  /** Every artifact of the arch in the mirror, byte-identical, with its published checksum file. */
+  async function expectMirrorComplete(arch: 'amd64' | 'arm64' = 'amd64') {
+    const keys = await mirrorKeys();
+    for (const [file, p] of published[arch].files) {
+      expect(keys, file).to.include.members([p.key, p.checksumKey]);
+      expect(sha256(await mirrorObject(p.key)), `${file} in the mirror`).to.equal(p.sha256);
+      expect((await mirrorObject(p.checksumKey)).toString(), `${file} checksum file`).to.include(p.sha256);
+    }
+    expect(keys).to.have.length(published[arch].files.size * 2);
+  }
+
+  it('mirrors every artifact with its checksum file under the build key layout and writes a valid lock', async () => {
+    const { result, error, lines } = await stage();
+    expect(error, String(error?.message)).to.equal(undefined);
+    await expectMirrorComplete();
+    const keys = await mirrorKeys();
+    expect(keys).to.include.members([
+      `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet`,
+      `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet.sha256`,
+      `github/containernetworking/plugins/releases/download/${RELEASE.cni}/cni-plugins-linux-amd64-${RELEASE.cni}.tgz.sha256`,
+      `github/containerd/containerd/releases/download/v${RELEASE.containerd}/containerd-${RELEASE.containerd}-linux-amd64.tar.gz.sha256sum`,
+      `github/opencontainers/runc/releases/download/v${RELEASE.runc}/runc.amd64`,
+      `github/opencontainers/runc/releases/download/v${RELEASE.runc}/runc.sha256sum`,
+    ]);
+    const lock = readLock(result!.lockPath);
+    expect(lock.kubernetes).to.deep.equal({ version: RELEASE.version, buildDate: RELEASE.date, minor: '1.28' });
+    expect(lock.mirror).to.deep.equal({ bucket: MIRROR, region: 'us-west-2' });
+    expect(lock.sourceAmi.name).to.match(/^RHEL-9\.5\.0_HVM-20250115-x86_64/);
+    expect(lock.artifacts).to.have.length(7);
+    for (const a of lock.artifacts) expect(a.sha256, a.file).to.equal(published.amd64.files.get(a.file)!.sha256);
+    const kubelet = lock.artifacts.find((a) => a.name === 'kubelet')!;
+    expect(kubelet.origin).to.deep.equal({ kind: 's3', bucket: SOURCE, region: 'us-west-2', key: `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet` });
+    expect(kubelet.url).to.equal(`https://s3.us-west-2.amazonaws.com/${SOURCE}/${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet`);
+    const pinned = lockedInputs(lock);
+    expect(pinned.variables).to.include({ kubernetes_version: RELEASE.version, kubernetes_build_date: RELEASE.date, source_ami_id: lock.sourceAmi.id, binary_bucket_name: MIRROR, pull_cni_from_github: false });
+    expect(pinned.pinnedSha256File.trim().split('\n')).to.have.length(7);
+    // The summary table names every artifact.
+    expect(lines.join('\n')).to.match(/artifact\s+size\s+sha256/);
+    for (const a of lock.artifacts) expect(lines.join('\n')).to.include(a.name);
+  });
+
+  it('stages arm64 when asked, with arm64 assets only', async () => {
+    const { error, result } = await stage(['arch=arm64']);
+    expect(error, String(error?.message)).to.equal(undefined);
+    await expectMirrorComplete('arm64');
+    expect(result!.lock.artifacts.map((a) => a.file)).to.include.members(['runc.arm64', `cni-plugins-linux-arm64-${RELEASE.cni}.tgz`]);
+  });
+
+  it('re-run: artifacts come from the cache, nothing is downloaded or uploaded again', async () => {
+    expect((await stage()).error).to.equal(undefined);
+    proxy.reset();
+    gh.reset();
+    const second = await stage();
+    expect(second.error, String(second.error?.message)).to.equal(undefined);
+    // Only the small checksum files are fetched again; no artifact body, no upload.
+    expect(gh.served.filter((s) => isArtifactBody(s.method, s.path))).to.deep.equal([]);
+    expect(proxy.served.filter((s) => s.method === 'GET' && isArtifactBody(s.method, s.path))).to.deep.equal([]);
+    expect(proxy.served.filter((s) => s.method === 'PUT' || s.method === 'POST')).to.deep.equal([]);
+    expect(second.result!.staged.every((a) => a.fetched === 'hit' && a.uploaded === 'present')).to.equal(true);
+  });
+
+  it('an interrupted download resumes from where it stopped on the next run (Range), and arrives intact', async () => {
+    const containerd = [...published.amd64.files.keys()].find((f) => f.startsWith('containerd-'))!;
+    gh.fault(containerd, { kind: 'reset', after: 300_000 });
+    const first = await stage([], { STAGE_RETRIES: '1' });
+    expect(gh.pendingFaults()).to.equal(0);
+    expect(first.error?.message).to.match(/containerd.*gave up after 1 attempt/s);
+    expect(first.error?.exitCode).to.equal(6);
+    expect(await mirrorKeys()).to.not.include(published.amd64.files.get(containerd)!.key);
+    expect(await mirrorKeys()).to.not.include(published.amd64.files.get(containerd)!.checksumKey);
+    expect(existsSync(join(work, 'build.lock.json')), 'no lock after a failed run').to.equal(false);
+
+    gh.reset();
+    const second = await stage();
+    expect(second.error, String(second.error?.message)).to.equal(undefined);
+    const bodyRequests = gh.served.filter((s) => s.path.endsWith(containerd));
+    expect(bodyRequests).to.have.length(1);
+    expect(bodyRequests[0].range).to.match(/^bytes=[1-9][0-9]*-$/);
+    const resumedAt = Number(/bytes=([0-9]+)-/.exec(bodyRequests[0].range!)![1]);
+    expect(bodyRequests[0].bytes).to.equal(published.amd64.files.get(containerd)!.size - resumedAt);
+    expect(second.result!.staged.find((a) => a.file === containerd)!.fetched).to.equal('resumed');
+    // Everything else came from the first run's cache.
+    expect(second.result!.staged.filter((a) => a.fetched === 'downloaded')).to.deep.equal([]);
+    await expectMirrorComplete();
+  });
+
+  it('retries through 500, 503, S3 SlowDown, resets and truncated bodies, and every artifact arrives intact', async () => {
+    const files = [...published.amd64.files.keys()];
+    const cni = files.find((f) => f.startsWith('cni-'))!;
+    const containerd = files.find((f) => f.startsWith('containerd-'))!;
+    gh.fault(cni, { kind: 'status', status: 500 }, { kind: 'status', status: 503, headers: { 'retry-after': '0' } }, { kind: 'reset', after: 100_000 });
+    gh.fault(containerd, { kind: 'truncate', after: 200_000 }, { kind: 'status', status: 502 });
+    gh.fault('runc.sha256sum', { kind: 'status', status: 503 });
+    gh.fault('runc.amd64', { kind: 'reset', after: 0 });
+    const kubeletKey = published.amd64.files.get('kubelet')!.key;
+    const kubectlKey = published.amd64.files.get('kubectl')!.key;
+    proxy.fault((m, p) => m === 'GET' && p.includes(`/${SOURCE}/${kubeletKey}`) && !p.includes('.sha256'), slowDown(), slowDown(), slowDown(), slowDown(), { kind: 'reset', after: 400_000 });
+    proxy.fault((m, p) => m === 'GET' && p.includes(`/${SOURCE}/${kubectlKey}`) && !p.includes('.sha256'), { kind: 'truncate', after: 123_456 });
+    proxy.fault((m, p) => m === 'PUT' && p.includes(`/${MIRROR}/`) && p.includes('aws-iam-authenticator'), { kind: 'status', status: 500, body: '<Error><Code>InternalError</Code></Error>' }, slowDown());
+    const { error, result, logs } = await stage();
+    expect(error, String(error?.message)).to.equal(undefined);
+    expect(gh.pendingFaults() + proxy.pendingFaults(), 'every fault was injected').to.equal(0);
+    await expectMirrorComplete();
+    expect(logs.join('\n')).to.match(/retrying in/);
+    expect(gh.served.map((s) => s.status)).to.include.members([500, 502, 503]);
+    const staged = result!.staged;
+    expect(staged.find((a) => a.name === 'kubelet')!.fetched, 'kubelet resumed after the reset').to.equal('resumed');
+    expect(staged.find((a) => a.name === 'kubectl')!.fetched, 'kubectl resumed after the short body').to.equal('resumed');
+  });
+
+  it('a wrong checksum aborts that artifact: nothing of it reaches the mirror, the run fails clearly', async () => {
+    const file = 'runc.amd64';
+    const p = published.amd64.files.get(file)!;
+    gh.fault(file, { kind: 'replace', body: randomBody(p.size) });
+    const { error, lines } = await stage();
+    expect(gh.pendingFaults()).to.equal(0);
+    expect(error?.message).to.match(/checksum mismatch for runc.*published sha256 [0-9a-f]{64}.*nothing of it was uploaded/s);
+    expect(error?.message).to.match(/^1 of 7 artifacts could not be staged/);
+    expect(error?.message).to.not.include('\n');
+    expect(error?.exitCode).to.equal(6);
+    const keys = await mirrorKeys();
+    expect(keys).to.not.include(p.key);
+    expect(keys).to.not.include(p.checksumKey);
+    // The other six arrived; no lock is written for an incomplete set.
+    expect(keys).to.have.length(12);
+    expect(existsSync(join(work, 'build.lock.json'))).to.equal(false);
+    // Neither the cache nor the partial directory keeps the bad bytes.
+    expect(readdirSync(join(work, 'cache', 'partial'))).to.deep.equal([]);
+    expect(readdirSync(join(work, 'cache', 'sha256'))).to.not.include(p.sha256);
+    void lines;
+  });
+
+  it('a GitHub rate limit (403, x-ratelimit-remaining: 0) fails at once with what to do', async () => {
+    const reset = Math.floor(Date.now() / 1000) + 600;
+    const limited = { kind: 'status' as const, status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: '{"message":"API rate limit exceeded"}' };
+    gh.fault(() => true, ...Array(20).fill(limited));
+    const { error } = await stage();
+    expect(error?.message).to.match(/GitHub rate limit reached.*x-ratelimit-remaining: 0.*until 20[0-9-]+T.*Set GITHUB_TOKEN/s);
+    // Not retried: one request per GitHub artifact (its checksum file), three artifacts.
+    expect(gh.served).to.have.length(3);
+    expect((await mirrorKeys()).filter((k) => k.startsWith('github/'))).to.deep.equal([]);
+  });
+
+  it('GITHUB_TOKEN goes to the GitHub host only (not across a redirect) and is never written anywhere', async () => {
+    const token = 'ghp_FAKE0TOKEN0FOR0TESTS0000000000000000';
+    gh.redirectHost = 'localhost';
+    const { error, result, logs, lines } = await stage([], { GITHUB_TOKEN: token });
+    expect(error, String(error?.message)).to.equal(undefined);
+    const first = gh.served.filter((s) => !s.path.startsWith('objects/'));
+    const redirected = gh.served.filter((s) => s.path.startsWith('objects/'));
+    expect(first.length).to.be.greaterThan(0);
+    expect(redirected.length).to.equal(first.length);
+    expect(first.every((s) => s.authorization === `Bearer ${token}`)).to.equal(true);
+    expect(redirected.every((s) => s.authorization === undefined)).to.equal(true);
+    const everything = [...logs, ...lines, readFileSync(result!.lockPath, 'utf8')].join('\n');
+    expect(everything).to.not.include(token);
+    expect(everything).to.not.include('signature=');
+    await expectMirrorComplete();
+  });
+
+  it('downloads in parallel, never more than STAGE_CONCURRENCY at once', async () => {
+    gh.delayMs = proxy.delayMs = 150;
+    inflight.max = 0;
+    const { error } = await stage([], { STAGE_CONCURRENCY: '2' });
+    expect(error, String(error?.message)).to.equal(undefined);
+    expect(inflight.max).to.equal(2);
+    rmSync(join(work, 'cache'), { recursive: true });
+    await clearMirror();
+    inflight.max = 0;
+    expect((await stage([], { STAGE_CONCURRENCY: '5' })).error).to.equal(undefined);
+    expect(inflight.max).to.be.within(3, 5);
+  });
+
+  it('big artifacts go up as multipart uploads; a failed part aborts the upload and leaves no object', async () => {
+    // Parts must be >= 5 MiB: a version of its own whose kubelet is 12 MiB, in three parts.
+    const upload = { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024, partConcurrency: 2 };
+    const prefix = '1.28.14/2025-02-02/bin/linux/amd64';
+    const body = randomBody(12 * 1024 * 1024);
+    for (const binary of ['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider']) {
+      const bytes = binary === 'kubelet' ? body : randomBody(1000);
+      await direct.send(new PutObjectCommand({ Bucket: SOURCE, Key: `${prefix}/${binary}`, Body: bytes }));
+      await direct.send(new PutObjectCommand({ Bucket: SOURCE, Key: `${prefix}/${binary}.sha256`, Body: `${sha256(bytes)}  ${binary}\n` }));
+    }
+    const pinned = ['kubernetes_version=1.28.14', 'kubernetes_build_date=2025-02-02'];
+    const key = `${prefix}/kubelet`;
+    proxy.fault((m, p) => m === 'PUT' && p.includes(key) && p.includes('partNumber=2'), { kind: 'status', status: 403, body: '<Error><Code>AccessDenied</Code><Message>denied</Message></Error>' });
+    const failed = await stage(pinned, {}, { upload });
+    expect(proxy.pendingFaults()).to.equal(0);
+    expect(failed.error?.message).to.match(/kubelet: .*access denied/);
+    expect(await mirrorKeys()).to.not.include(key);
+    expect(await mirrorKeys()).to.not.include(`${key}.sha256`);
+    const pending = await direct.send(new ListMultipartUploadsCommand({ Bucket: MIRROR }));
+    expect(pending.Uploads ?? [], 'the failed multipart upload was aborted').to.deep.equal([]);
+
+    proxy.reset();
+    const ok = await stage(pinned, {}, { upload });
+    expect(ok.error, String(ok.error?.message)).to.equal(undefined);
+    expect(proxy.served.filter((s) => s.method === 'PUT' && s.path.includes(key) && s.path.includes('partNumber='))).to.have.length(3);
+    expect(sha256(await mirrorObject(key))).to.equal(sha256(body));
+    expect(ok.result!.lock.kubernetes.version).to.equal('1.28.14');
+  });
+  it('GovCloud mirror: reads the commercial bucket unsigned, writes the mirror signed', async () => {
+    const gov = s3Client('us-gov-west-1');
+    try {
+      await gov.send(new CreateBucketCommand({ Bucket: 'gov-mirror', CreateBucketConfiguration: { LocationConstraint: 'us-gov-west-1' } })).catch(() => undefined);
+      const { error, result } = await stage(['binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'aws_region=us-gov-west-1']);
+      expect(error, String(error?.message)).to.equal(undefined);
+      const sourceReads = proxy.served.filter((r) => r.path.startsWith(`/${SOURCE}`));
+      const mirrorWrites = proxy.served.filter((r) => /^\/gov-mirror\/[^?]/.test(r.path) && r.method === 'PUT');
+      expect(sourceReads.length).to.be.greaterThan(8);
+      expect(sourceReads.every((r) => r.authorization === undefined), 'source reads are unsigned').to.equal(true);
+      expect(mirrorWrites.length).to.equal(14);
+      expect(mirrorWrites.every((r) => /^AWS4-HMAC-SHA256 /.test(r.authorization ?? '')), 'mirror writes are signed').to.equal(true);
+      expect(result!.lock.sourceAmi).to.include({ owner: RED_HAT_GOV, region: 'us-gov-west-1' });
+      expect(result!.lock.mirror).to.deep.equal({ bucket: 'gov-mirror', region: 'us-gov-west-1' });
+    } finally {
+      gov.destroy();
+    }
+  });
+
+  it('HTTPS with a private CA (GitHub and S3): refused with a clear error unless AWS_CA_BUNDLE names the CA', async () => {
+    requireTool('openssl', 'a self-signed certificate for the HTTPS GitHub stand-in');
+    const dir = join(work, 'tls');
+    const made = spawnSync('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${dir}/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`], { encoding: 'utf8' });
+    expect(made.status, made.stderr).to.equal(0);
+    const pair = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+    const tls = await GitHubStandIn.start({ tls: pair });
+    // S3 over HTTPS too: the same CA signs a TLS proxy in front of moto.
+    const s3Tls = await FaultyProxy.start(moto.endpoint, undefined, pair);
+    try {
+      process.env.AWS_ENDPOINT_URL_S3 = s3Tls.endpoint;
+      const s3Refused = await stage([], { GITHUB_BASE_URL: tls.endpoint });
+      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+      expect(s3Refused.error?.message).to.match(/S3 endpoint's TLS certificate is not trusted.*set AWS_CA_BUNDLE/s);
+      for (const [path, asset] of gh.assets) tls.assets.set(path, asset);
+      const refused = await stage([], { GITHUB_BASE_URL: tls.endpoint });
+      expect(refused.error?.message).to.match(/TLS certificate is not trusted.*set AWS_CA_BUNDLE/s);
+      expect((await mirrorKeys()).filter((k) => k.startsWith('github/'))).to.deep.equal([]);
+      process.env.AWS_ENDPOINT_URL_S3 = s3Tls.endpoint;
+      const trusted = await stage([], { GITHUB_BASE_URL: tls.endpoint, AWS_CA_BUNDLE: join(dir, 'cert.pem') });
+      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+      expect(trusted.error, String(trusted.error?.message)).to.equal(undefined);
+      // The bucket artifacts went up during the run refused by GitHub; the GitHub ones now go over HTTPS.
+      expect(s3Tls.served.filter((r) => r.method === 'PUT').length, 'mirror written over HTTPS').to.equal(6);
+      expect(s3Tls.served.filter((r) => r.method === 'GET' && r.path.includes(`/${SOURCE}/`)).length, 'source read over HTTPS').to.be.greaterThan(4);
+      expect(trusted.result!.lock.artifacts.find((a) => a.name === 'runc')!.url).to.equal(`${tls.endpoint}/opencontainers/runc/releases/download/v${RELEASE.runc}/runc.amd64`);
+      await expectMirrorComplete();
+    } finally {
+      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+      await tls.stop();
+      await s3Tls.stop();
+    }
+  });
+
+  it('refuses to run without a mirror bucket, or with one that does not exist, before downloading anything', async () => {
+    const noMirror = await runStage(['1.28'], {
+      env: { ...process.env },
+      log: () => {},
+      write: () => {},
+      s3: (region, unsigned) => s3Client(region, { unsigned }),
+      ec2: (region) => ec2Client(region),
+      cwd: work,
+    }).catch((e) => e);
+    expect(noMirror.exitCode).to.equal(2);
+    expect(noMirror.message).to.match(/binary_bucket_name="amazon-eks" is not allowed: your mirror bucket/);
+    const missing = await stage(['binary_bucket_name=no-such-mirror']);
+    expect(missing.error?.exitCode).to.equal(6);
+    expect(missing.error?.message).to.match(/mirror bucket no-such-mirror does not exist in us-west-2; create it first/);
+    expect(gh.served).to.deep.equal([]);
+  });
+
+  it('the entry script: progress and a summary on stderr, lock=… last on stdout, exit 6 on a bad artifact', async () => {
+    gh.delayMs = proxy.delayMs = 300;
+    const env = {
+      ...process.env,
+      GITHUB_BASE_URL: gh.endpoint,
+      STAGE_CACHE_DIR: join(work, 'cache'),
+      STAGE_PROGRESS_MS: '100',
+      STAGE_CONCURRENCY: '3',
+    };
+    const ok = await runScript(words, env, work);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout.trim().split('\n').pop()).to.equal('lock=build.lock.json');
+    expect(ok.stderr).to.match(/^staging: [0-9]+\/7 done, .* moved at .*\/s \| .*(download|upload)/m);
+    expect(ok.stderr).to.match(/^artifact +size +sha256/m);
+    expect(ok.stderr).to.match(/7 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
+    expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(7);
+
+    gh.delayMs = proxy.delayMs = 0;
+    rmSync(join(work, 'cache'), { recursive: true });
+    await clearMirror();
+    gh.fault('runc.amd64', { kind: 'replace', body: randomBody(1000) });
+    const bad = await runScript(words, { ...env, STAGE_LOCK_FILE: 'other.lock.json' }, work);
+    expect(bad.code, bad.stderr).to.equal(6);
+    expect(bad.stderr).to.match(/^error: 1 of 7 artifacts could not be staged/m);
+    expect(bad.stderr).to.match(/runc: checksum mismatch for runc/);
+    expect(bad.stderr).to.not.match(/at .*\.ts:[0-9]+/); // no stack trace for a user-facing failure
+    expect(existsSync(join(work, 'other.lock.json'))).to.equal(false);
+  });
+});
+
+function runScript(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'stage.ts'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,229 @@
+// The pieces of staging that need no server: checksum files, backoff, the lock file, progress output.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactsFor, s3Url } from '../../src/stage/artifacts.ts';
+import { publishedSha256 } from '../../src/stage/checksum.ts';
+import { StageError, TransientError } from '../../src/stage/errors.ts';
+import { mapLimit } from '../../src/stage/limit.ts';
+import { LOCK_VERSION, LockError, lockConflicts, lockedInputs, readLock, writeLock, type BuildLock } from '../../src/stage/lock.ts';
+import { Progress } from '../../src/stage/progress.ts';
+import { backoffMs, GaveUp, withRetries, type RetryPolicy } from '../../src/stage/retry.ts';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+
+describe('stage: published checksum files', () => {
+  it('reads a bare digest, sha256sum lines (text and binary mode), paths, multi-asset lists and BSD tags', () => {
+    expect(publishedSha256(`${A}\n`, 'kubelet')).to.equal(A);
+    expect(publishedSha256(`${A.toUpperCase()}  kubelet\n`, 'kubelet')).to.equal(A);
+    expect(publishedSha256(`${A} *runc.amd64\n${B} *runc.arm64\n`, 'runc.arm64')).to.equal(B);
+    expect(publishedSha256(`${A}  bin/containerd-1.7.27-linux-amd64.tar.gz\n`, 'containerd-1.7.27-linux-amd64.tar.gz')).to.equal(A);
+    expect(publishedSha256(`SHA256 (cni.tgz) = ${B}\n`, 'cni.tgz')).to.equal(B);
+  });
+
+  it('finds nothing for another asset or a malformed file', () => {
+    expect(publishedSha256(`${A} *runc.amd64\n`, 'runc.arm64')).to.equal(undefined);
+    expect(publishedSha256('<html>rate limited</html>', 'kubelet')).to.equal(undefined);
+    expect(publishedSha256(`${A.slice(1)}  kubelet`, 'kubelet')).to.equal(undefined);
+  });
+});
+
+describe('stage: artifact list', () => {
+  it('names the real release assets and the contract key layout', () => {
+    const specs = artifactsFor({ kubernetesVersion: '1.28.15', buildDate: '2024-11-22', binaryArch: 'arm64', cniPluginVersion: 'v1.6.2', containerdVersion: '1.7.27', runcVersion: '1.2.6', sourceBucket: { name: 'amazon-eks', region: 'us-west-2' } });
+    expect(specs.map((s) => s.key)).to.deep.equal([
+      '1.28.15/2024-11-22/bin/linux/arm64/kubelet',
+      '1.28.15/2024-11-22/bin/linux/arm64/kubectl',
+      '1.28.15/2024-11-22/bin/linux/arm64/aws-iam-authenticator',
+      '1.28.15/2024-11-22/bin/linux/arm64/ecr-credential-provider',
+      'github/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-arm64-v1.6.2.tgz',
+      'github/containerd/containerd/releases/download/v1.7.27/containerd-1.7.27-linux-arm64.tar.gz',
+      'github/opencontainers/runc/releases/download/v1.2.6/runc.arm64',
+    ]);
+    expect(specs.map((s) => s.checksumKey.split('/').pop())).to.deep.equal([
+      'kubelet.sha256', 'kubectl.sha256', 'aws-iam-authenticator.sha256', 'ecr-credential-provider.sha256',
+      'cni-plugins-linux-arm64-v1.6.2.tgz.sha256', 'containerd-1.7.27-linux-arm64.tar.gz.sha256sum', 'runc.sha256sum',
+    ]);
+  });
+
+  it('uses the S3 domain of the partition (data/partitions.json)', () => {
+    expect(s3Url('b', 'cn-north-1', 'k/x')).to.equal('https://s3.cn-north-1.amazonaws.com.cn/b/k/x');
+    expect(s3Url('b', 'us-gov-west-1', 'k')).to.equal('https://s3.us-gov-west-1.amazonaws.com/b/k');
+  });
+});
+
+describe('stage: retries', () => {
+  const policy = (over: Partial<RetryPolicy> = {}): RetryPolicy => ({ attempts: 4, baseMs: 100, maxMs: 1000, sleep: async () => {}, ...over });
+
+  it('backs off exponentially with full jitter, capped, and honours Retry-After', () => {
+    const p = policy({ random: () => 1 });
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(p, n))).to.deep.equal([100, 200, 400, 800, 1000]);
+    expect(backoffMs(policy({ random: () => 0 }), 3)).to.equal(0);
+    expect(backoffMs(policy({ random: () => 0 }), 1, 700)).to.equal(700);
+    expect(backoffMs(policy({ random: () => 0 }), 1, 60_000)).to.equal(1000);
+  });
+
+  it('retries transient failures only, and says when it gave up', async () => {
+    let calls = 0;
+    const delays: number[] = [];
+    const ok = await withRetries('x', policy({ onRetry: (_w, _a, _r, d) => delays.push(d) }), async () => {
+      if (++calls < 3) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return 'done';
+    });
+    expect([ok, calls, delays.length]).to.deep.equal(['done', 3, 2]);
+
+    calls = 0;
+    const fatal = await withRetries('y', policy(), async () => {
+      calls++;
+      throw new StageError('not found');
+    }).catch((e) => e);
+    expect([fatal.message, calls]).to.deep.equal(['not found', 1]);
+
+    calls = 0;
+    const gaveUp = await withRetries('fetching z', policy(), async () => {
+      calls++;
+      throw new TransientError('HTTP 503');
+    }).catch((e) => e);
+    expect(gaveUp).to.be.instanceOf(GaveUp);
+    expect(gaveUp.message).to.equal('fetching z: gave up after 4 attempts: HTTP 503');
+    expect(calls).to.equal(4);
+
+    const throttled = await withRetries('s3', policy({ attempts: 2 }), async (n) => {
+      if (n === 1) throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      return n;
+    });
+    expect(throttled).to.equal(2);
+  });
+
+  it('mapLimit keeps at most `limit` calls in flight and settles every item', async () => {
+    let now = 0;
+    let max = 0;
+    const results = await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      max = Math.max(max, ++now);
+      await new Promise((r) => setTimeout(r, 5));
+      now--;
+      if (n === 4) throw new Error('four');
+      return n * 2;
+    });
+    expect(max).to.equal(3);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+  });
+});
+
+describe('stage: progress', () => {
+  it('reports per-artifact phase, share and rate and the total rate; prints nothing when idle', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const p = new Progress((l) => lines.push(l), 0, () => t);
+    p.tick();
+    expect(lines).to.deep.equal([]);
+    p.phase('kubelet', 'download', 4 * 1024 * 1024);
+    p.phase('runc', 'checksum');
+    p.add('kubelet', 2 * 1024 * 1024);
+    t = 1000;
+    p.tick();
+    expect(lines).to.deep.equal(['staging: 0/2 done, 2.0 MiB moved at 2.0 MiB/s | kubelet download 50% 2.0 MiB/s | runc checksum']);
+  });
+});
+
+describe('stage: lock file', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lock-test-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const lock = (): BuildLock => ({
+    lockVersion: LOCK_VERSION,
+    createdAt: '2025-01-02T03:04:05.000Z',
+    createdBy: 'make stage 1.28 binary_bucket_name=m',
+    kubernetes: { version: '1.28.15', buildDate: '2024-11-22', minor: '1.28' },
+    arch: 'x86_64',
+    binaryArch: 'amd64',
+    versions: { cni_plugin_version: 'v1.6.2', containerd_version: '1.7.27', runc_version: '1.2.6' },
+    mirror: { bucket: 'm', region: 'us-gov-west-1' },
+    sourceAmi: { id: 'ami-0123456789abcdef0', name: 'RHEL-9.5.0_HVM-20250115-x86_64-7-Hourly2-GP3', owner: '219670896067', region: 'us-gov-west-1' },
+    artifacts: [
+      {
+        name: 'kubelet',
+        file: 'kubelet',
+        origin: { kind: 's3', bucket: 'amazon-eks', region: 'us-west-2', key: '1.28.15/2024-11-22/bin/linux/amd64/kubelet' },
+        url: 'https://s3.us-west-2.amazonaws.com/amazon-eks/1.28.15/2024-11-22/bin/linux/amd64/kubelet',
+        checksumUrl: 'https://s3.us-west-2.amazonaws.com/amazon-eks/1.28.15/2024-11-22/bin/linux/amd64/kubelet.sha256',
+        key: '1.28.15/2024-11-22/bin/linux/amd64/kubelet',
+        checksumKey: '1.28.15/2024-11-22/bin/linux/amd64/kubelet.sha256',
+        sha256: A,
+        size: 10,
+      },
+      {
+        name: 'runc',
+        file: 'runc.amd64',
+        origin: { kind: 'github', owner: 'opencontainers', repo: 'runc', tag: 'v1.2.6', asset: 'runc.amd64' },
+        url: 'https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.amd64',
+        checksumUrl: 'https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.sha256sum',
+        key: 'github/opencontainers/runc/releases/download/v1.2.6/runc.amd64',
+        checksumKey: 'github/opencontainers/runc/releases/download/v1.2.6/runc.sha256sum',
+        sha256: B,
+        size: 20,
+      },
+    ],
+  });
+
+  it('round-trips and gives the pipeline what to pin', () => {
+    const path = join(dir, 'sub', 'build.lock.json');
+    writeLock(path, lock());
+    const read = readLock(path);
+    expect(read).to.deep.equal(lock());
+    const pinned = lockedInputs(read);
+    expect(pinned.variables).to.deep.equal({
+      kubernetes_version: '1.28.15',
+      kubernetes_build_date: '2024-11-22',
+      arch: 'x86_64',
+      source_ami_id: 'ami-0123456789abcdef0',
+      binary_bucket_name: 'm',
+      binary_bucket_region: 'us-gov-west-1',
+      pull_cni_from_github: false,
+      cni_plugin_version: 'v1.6.2',
+      containerd_version: '1.7.27',
+      runc_version: '1.2.6',
+    });
+    expect(pinned.sha256ByFile).to.deep.equal({ kubelet: A, 'runc.amd64': B });
+    expect(pinned.pinnedSha256File).to.equal(`${A}  kubelet\n${B}  runc.amd64\n`);
+  });
+
+  it('refuses a missing file, broken JSON and schema violations, naming each problem', () => {
+    const problems = (text: string) => {
+      const path = join(dir, 'l.json');
+      writeFileSync(path, text);
+      try {
+        readLock(path);
+        return '';
+      } catch (error) {
+        expect(error).to.be.instanceOf(LockError);
+        expect((error as LockError).exitCode).to.equal(2);
+        return (error as Error).message;
+      }
+    };
+    expect(() => readLock(join(dir, 'nope.json'))).to.throw(LockError, /nope\.json is not a usable lock file:\n {2}- cannot be read: ENOENT/);
+    expect(problems('{"lockVersion": 1,')).to.match(/is not JSON/);
+    const bad = lock() as unknown as Record<string, any>;
+    bad.artifacts[0].sha256 = 'abc';
+    bad.artifacts[1].origin.kind = 'gitlab';
+    bad.surprise = true;
+    delete bad.sourceAmi;
+    const message = problems(JSON.stringify(bad));
+    expect(message).to.include('(top level): missing sourceAmi');
+    expect(message).to.include('(top level): unknown field surprise');
+    expect(message).to.include('/artifacts/0/sha256: must match pattern');
+    expect(message).to.include('/artifacts/1/origin');
+    expect(message).to.include("Write a new one with 'make stage");
+    expect(problems(JSON.stringify({ ...lock(), lockVersion: 2 }))).to.include('/lockVersion: must be 1');
+    expect(problems(JSON.stringify({ ...lock(), binaryArch: 'arm64' }))).to.include('binaryArch arm64 does not match arch x86_64');
+  });
+
+  it('finds variables set elsewhere that contradict the lock', () => {
+    const values = { kubernetes_version: '1.28.14', arch: 'x86_64', binary_bucket_name: 'm', containerd_version: '1.7.27' };
+    const sourceOf = { kubernetes_version: 'command line', arch: 'default', binary_bucket_name: 'file x', containerd_version: 'preset p' };
+    expect(lockConflicts(lock(), values, sourceOf)).to.deep.equal(['kubernetes_version="1.28.14" (command line) contradicts the lock file, which fixes "1.28.15"']);
+  });
+});
