@@ -5,6 +5,7 @@ import { runPackerBuild } from './build/packer-build.ts';
 import { EXIT } from './errors.ts';
 import { makePlan, type Plan } from './plan/plan.ts';
 import { detectPacker } from './process/packer.ts';
+import { gitCommit } from './process/git.ts';
 import type { Runner } from './process/run.ts';
 import { repoPath } from './paths.ts';
 import { renderTemplate, publishDirectory, stageBuildDirectory, type Communicator } from './render/render.ts';
@@ -47,7 +48,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   }
 
   const resolved = await resolve(config, deps.clients, deps.log);
-  const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot: deps.buildRoot ?? 'build' });
+  const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot: deps.buildRoot ?? 'build', gitCommit: await gitCommit(deps.runner, deps.env) });
   if (deps.rehearsal) plan.provisioner_environment = { ...plan.provisioner_environment, ...deps.rehearsal.environment };
 
   deps.log(`Computing max pods per instance type from DescribeInstanceTypes in ${plan.aws_region}`);

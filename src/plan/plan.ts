@@ -42,6 +42,8 @@ export interface Plan {
   /** Environment every provisioner receives (no credentials, ever). */
   provisioner_environment: Record<string, string>;
   created_at: string;
+  /** Commit of this repository the image was built from ("-dirty" with uncommitted changes). */
+  git_commit: string;
 }
 
 export const defaultSourceAmiFilter = (rhel: number, arch: string): string => `RHEL-${rhel}.*_HVM-*-${arch}-*`;
@@ -72,6 +74,7 @@ export interface PlanInput {
   unsignedBucket: boolean;
   now: Date;
   buildRoot: string;
+  gitCommit?: string;
 }
 
 export function makePlan(input: PlanInput): Plan {
@@ -116,6 +119,7 @@ export function makePlan(input: PlanInput): Plan {
     variable_sources: config.sourceOf,
     provisioner_environment: {},
     created_at: now.toISOString(),
+    git_commit: input.gitCommit ?? 'unknown',
   };
   plan.provisioner_environment = provisionerEnvironment(plan);
   return plan;

@@ -67,6 +67,8 @@ export async function startMoto(options: { amis?: CatalogImage[]; host?: string 
   const child: ChildProcess = spawn('python3', [join(here, 'moto_launcher.py'), '-H', host, '-p', String(port)], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group, so a terminal's Ctrl-C does not take the emulator away while Packer cleans up in it.
+    detached: true,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));

@@ -54,8 +54,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal', '-f', join(work, 'id_ed25519')]);
     const publicKey = readFileSync(join(work, 'id_ed25519.pub'), 'utf8');
 
-    log('Preparing the target: Debian root with systemd and sshd, in its own network namespace');
     target = Target.create({ root: join(work, 'rootfs'), sshUser: values.ssh_username, authorizedKey: publicKey, consoleLog: join(work, 'console.log') });
+    log(`Prepared the target (Debian with systemd and sshd) in ${work.replace(`${repoPath()}/`, '')}, network namespace ${target.netns}`);
     check();
 
     log(`Starting the AWS emulator on ${target.hostAddress}`);

@@ -142,7 +142,8 @@ export class Target {
     const child = spawn(
       'systemd-nspawn',
       ['--register=no', '--keep-unit', '--quiet', '--console=pipe', `--hostname=${HOSTNAME}`, '-D', this.options.root, '-b', `--network-namespace-path=/run/netns/${this.netns}`],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: a terminal's Ctrl-C reaches Packer, and the rehearsal then stops the target in order.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });

@@ -108,6 +108,9 @@ export function amiTags(plan: Plan): Record<string, string> {
     source_ami_name: plan.source_ami_name,
     arch: plan.arch,
     variant: plan.variant,
+    kubernetes_minor: plan.kubernetes_minor,
+    rhel_version: String(plan.rhel_version),
+    git_commit: plan.git_commit,
   };
 }
 

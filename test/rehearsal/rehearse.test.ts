@@ -1,0 +1,142 @@
+// `make rehearse 1.28` for real: moto_server, a real `packer build` with the amazon-ebs builder, and the real
+// provisioners over SSH in a Debian container (systemd-nspawn) in its own network namespace. Stubbed inside
+// the container, and only there: dnf/rpm, semanage/restorecon/matchpathcon, grubby, modprobe/lsmod,
+// update-crypto-policies (rehearsal/stubs/, each recording its calls).
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoPath } from '../../src/paths.ts';
+import { make } from '../support/make.ts';
+import { requireTool } from '../support/tools.ts';
+
+function planDirFrom(output: string, root = repoPath()): string {
+  const match = /Rehearsal results: (\S+)\/\{rootfs/.exec(output);
+  if (!match) throw new Error(`no rehearsal results line in:\n${output.slice(-3000)}`);
+  return join(root, match[1], '..');
+}
+
+function leftovers(pid: number): string[] {
+  const found: string[] = [];
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  if (netns.includes(`eks-rehearsal-${pid}`)) found.push(`network namespace eks-rehearsal-${pid}`);
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  if (mounts.includes(`.rehearsal-${pid}`)) found.push('a mount under the rehearsal directory');
+  if (existsSync(repoPath('build', `.rehearsal-${pid}`))) found.push('the rehearsal working directory');
+  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
+  for (const line of ps.split('\n')) {
+    if (line.includes(`.rehearsal-${pid}`) || line.includes(`eks-rehearsal-${pid}`)) found.push(`process: ${line.trim()}`);
+  }
+  return found;
+}
+
+describe('make rehearse (moto + packer build + nspawn target)', function () {
+  this.timeout(600_000);
+  before(() => {
+    for (const tool of ['packer', 'systemd-nspawn', 'mmdebstrap', 'ip', 'python3']) requireTool(tool, 'the offline rehearsal');
+  });
+
+  describe('the default build', () => {
+    let output = '';
+    let dir = '';
+    let root = '';
+    before(() => {
+      const result = make(['rehearse', '1.28']);
+      output = result.output;
+      expect(result.status, output.slice(-4000)).to.equal(0);
+      dir = planDirFrom(output);
+      root = join(dir, 'rehearsal', 'rootfs');
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('registers AMIs in the emulator and leaves the manifest and plan', () => {
+      expect(output).to.match(/Emulator AMI us-west-2: ami-[0-9a-f]+/);
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      expect(manifest.builds[0].artifact_id).to.match(/^us-west-2:ami-/);
+      const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+      expect(plan.kubernetes_version).to.equal('1.28.2'); // the newest seeded build, not the older decoy
+      expect(JSON.parse(readFileSync(join(dir, 'version-info.json'), 'utf8')).kubernetes.kubelet).to.equal('Kubernetes v1.28.2');
+    });
+
+    it('lays the IPVS modules-load file, the sysctls and masked nm-cloud-setup', () => {
+      const ipvs = readFileSync(join(root, 'etc/modules-load.d/ipvs.conf'), 'utf8');
+      const wanted = JSON.parse(readFileSync(repoPath('data/ipvs.json'), 'utf8')).modules as string[];
+      expect(ipvs.split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal(wanted);
+      const sysctl = readFileSync(join(root, 'etc/sysctl.d/90-eks-worker.conf'), 'utf8');
+      expect(sysctl).to.match(/^net\.ipv4\.ip_forward\s*=\s*1$/m).and.to.match(/^net\.bridge\.bridge-nf-call-iptables\s*=\s*1$/m);
+      for (const unit of ['nm-cloud-setup.service', 'nm-cloud-setup.timer']) expect(readlinkSync(join(root, 'etc/systemd/system', unit))).to.equal('/dev/null');
+    });
+
+    it('installs a verified kubelet (disabled until bootstrap), bootstrap.sh and the max-pods table', () => {
+      expect(spawnSync(join(root, 'usr/bin/kubelet'), ['--version'], { encoding: 'utf8' }).stdout.trim()).to.equal('Kubernetes v1.28.2');
+      expect(output).to.match(/verified kubelet \(sha256 [0-9a-f]{64}\)/);
+      expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/kubelet.service'))).to.equal(false);
+      expect(existsSync(join(root, 'etc/eks/bootstrap.sh'))).to.equal(true);
+      expect(readFileSync(join(root, 'etc/eks/eni-max-pods.txt'), 'utf8')).to.match(/^m5\.large 29 /m);
+    });
+
+    it('configures containerd with the systemd cgroup driver and the regional pause image', () => {
+      const config = readFileSync(join(root, 'etc/containerd/config.toml'), 'utf8');
+      expect(config).to.match(/SystemdCgroup = true/).and.to.contain('602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9');
+    });
+
+    it('leaves no host keys, an empty machine-id and no build directory', () => {
+      expect(readdirSync(join(root, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_'))).to.deep.equal([]);
+      expect(readFileSync(join(root, 'etc/machine-id'), 'utf8')).to.equal('');
+      expect(existsSync(join(root, 'var/lib/eks-build'))).to.equal(false);
+    });
+
+    it('records what the stubs were asked', () => {
+      const calls = readFileSync(join(dir, 'rehearsal', 'stub-calls.log'), 'utf8');
+      expect(calls).to.match(/^dnf\tinstall\t/m).and.to.match(/^modprobe\tip_vs_rr$/m).and.to.match(/^semanage\tfcontext\t/m);
+      expect(calls).not.to.match(/--nogpgcheck/);
+    });
+  });
+
+  it('fails naming the step when a provisioner fails, leaving nothing running', () => {
+    // A copy of the project with one broken step (node_modules and the root cache shared, read-only use).
+    const copy = mkdtempSync(join(tmpdir(), 'eks-rehearsal-broken-'));
+    try {
+      for (const entry of ['Makefile', 'package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts', 'packer', 'provisioners', 'rootfs', 'rehearsal', 'data', 'docs']) {
+        // Timestamps kept, so make sees node_modules as up to date and never runs npm ci through the symlink.
+        cpSync(repoPath(entry), join(copy, entry), { recursive: true, preserveTimestamps: true });
+      }
+      for (const shared of ['node_modules', '.cache']) symlinkSync(repoPath(shared), join(copy, shared));
+      const step = join(copy, 'provisioners', 'cni-plugins.sh');
+      writeFileSync(step, readFileSync(step, 'utf8').replace('begin_step cni-plugins', 'begin_step cni-plugins\ndie "simulated failure"'));
+      const result = spawnSync('make', ['--no-print-directory', 'rehearse', '1.28'], { cwd: copy, encoding: 'utf8', timeout: 300_000 });
+      const output = result.stdout + result.stderr;
+      expect(result.status, output.slice(-3000)).to.not.equal(0);
+      expect(output).to.contain('packer build failed with exit code 1 in step cni-plugins.sh');
+      expect(output).to.contain('simulated failure');
+      const pid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);
+      expect(leftovers(pid)).to.deep.equal([]);
+      expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.to.match(/eks-rehearsal-/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C during packer build stops Packer, the target and the emulator, leaving no process or mount behind', async () => {
+    // Its own process group, signalled as a whole, as a terminal's Ctrl-C would be.
+    const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.28'], { cwd: repoPath(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    const seen = (text: string) => output.includes(text);
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    const deadline = Date.now() + 240_000;
+    while (!seen('Provisioning with shell script') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(seen('Provisioning with shell script'), output.slice(-2000)).to.equal(true);
+    // The node process behind tsx is the one that owns the rehearsal; signal the whole group as a terminal would.
+    const rehearsalPid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await exited;
+    expect(code, output.slice(-2000)).to.not.equal(0);
+    expect(output).to.contain('Terminating the source AWS instance');
+    expect(leftovers(rehearsalPid)).to.deep.equal([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.to.match(/eks-rehearsal-/);
+    rmSync(planDirFrom(output), { recursive: true, force: true });
+  });
+});
