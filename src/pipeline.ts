@@ -10,6 +10,7 @@ import type { Runner } from './process/run.ts';
 import { repoPath } from './paths.ts';
 import { renderTemplate, publishDirectory, stageBuildDirectory, type Communicator } from './render/render.ts';
 import { amisFromManifest, buildSummary, planSummary } from './report/summary.ts';
+import { readStigScore, stigSummary, tagStigScore } from './report/stig.ts';
 import { resolve, type AwsClients, type Log } from './resolve/resolve.ts';
 import { configure } from './variables/configure.ts';
 import { ConfigError } from './errors.ts';
@@ -76,6 +77,13 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
 
   deps.log(`Building ${plan.ami_name} (packer build; Ctrl-C stops Packer, which cleans up its instance)`);
   const outcome = await runPackerBuild(deps.runner, dir, packer.modern, deps.env);
-  for (const line of buildSummary(plan, amisFromManifest(dir), outcome.seconds, outcome.exitCode, outcome.failedStep)) deps.log(line);
+  const amis = amisFromManifest(dir);
+  const summary = buildSummary(plan, amis, outcome.seconds, outcome.exitCode, outcome.failedStep);
+  const stig = outcome.exitCode === 0 ? readStigScore(dir) : undefined;
+  if (stig) {
+    await tagStigScore(deps.clients, amis, stig);
+    summary.push(stigSummary(stig));
+  }
+  for (const line of summary) deps.log(line);
   return { exitCode: outcome.exitCode, plan, dir, failedStep: outcome.failedStep };
 }

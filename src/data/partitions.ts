@@ -37,7 +37,7 @@ export function regionsOf(partition: string): string[] {
   return Object.keys(partitions[partition]?.regions ?? {});
 }
 
-/** ECR registry host for EKS images in a region: <account>.dkr.ecr.<region>.<suffix>. */
-export function eksRegistry(facts: RegionFacts): string {
-  return `${facts.ecrAccount}.dkr.ecr.${facts.region}.${facts.dnsSuffix}`;
+/** ECR registry host for EKS images in a region: <account>.dkr.ecr[-fips].<region>.<suffix>. */
+export function eksRegistry(facts: RegionFacts, fips = false): string {
+  return `${facts.ecrAccount}.dkr.${fips && facts.ecrFips ? 'ecr-fips' : 'ecr'}.${facts.region}.${facts.dnsSuffix}`;
 }

@@ -1,4 +1,5 @@
 // Plan: the configuration plus everything resolved, with every derived value filled in. plan.json is this.
+import { resolve as resolvePath } from 'node:path';
 import { defaultInstanceType } from '../data/instance-types.ts';
 import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
 import { ResolutionError } from '../errors.ts';
@@ -29,6 +30,8 @@ export interface Plan {
   root_device_name: string;
   binary_bucket: { name: string; region: string; unsigned: boolean; kubelet_key: string };
   pause_image: string;
+  /** ECR pulls go through ecr-fips endpoints (STIG variant, where the region has them). */
+  fips_endpoints: boolean;
   variant: string;
   dry_run: boolean;
   packer: PackerInfo;
@@ -90,7 +93,10 @@ export function makePlan(input: PlanInput): Plan {
   v.source_ami_filter_name ||= defaultSourceAmiFilter(v.rhel_version, v.arch);
   v.ami_name ||= defaultAmiName(v, kubernetes.minor, now);
   v.ami_description ||= `EKS worker for Kubernetes ${kubernetes.version} on RHEL ${sourceAmi.rhelRelease ?? v.rhel_version} (${v.arch}, ${v.variant}, kube-proxy IPVS ready)`;
-  v.pause_image ||= `${eksRegistry(facts)}/eks/pause:${v.pause_image_tag}`;
+  // The STIG variant pulls through FIPS endpoints, only in regions that have them.
+  const fipsEndpoints = v.variant === 'stig' && facts.ecrFips;
+  v.pause_image ||= `${eksRegistry(facts, fipsEndpoints)}/eks/pause:${v.pause_image_tag}`;
+  if (v.user_data_file) v.user_data_file = resolvePath(v.user_data_file);
   const buildDir = `${input.buildRoot}/${v.ami_name}`;
   const plan: Plan = {
     kubernetes_version: kubernetes.version,
@@ -110,6 +116,7 @@ export function makePlan(input: PlanInput): Plan {
     root_device_name: sourceAmi.rootDeviceName,
     binary_bucket: { name: v.binary_bucket_name, region: v.binary_bucket_region, unsigned: input.unsignedBucket, kubelet_key: kubernetes.kubeletKey },
     pause_image: v.pause_image,
+    fips_endpoints: fipsEndpoints,
     variant: v.variant,
     dry_run: config.options.dry_run,
     packer: input.packer,
@@ -151,6 +158,7 @@ export function provisionerEnvironment(plan: Plan): Record<string, string> {
     PAUSE_IMAGE: plan.pause_image,
     IPVS_MODULES: v.ipvs_modules.join(' '),
     VARIANT: v.variant,
+    STIG_MIN_SCORE: String(v.stig_min_score),
   };
 }
 

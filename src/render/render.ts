@@ -86,7 +86,11 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
         : {}),
     },
     communicator: options.communicator !== undefined,
-    steps: stepsFor(options.steps ?? loadSteps(), plan.variant),
+    steps: stepsFor(options.steps ?? loadSteps(), plan.variant).map((step) => ({
+      ...step,
+      // steps.json names a build variable (reboot_pause) or gives a literal duration.
+      pause: step.pause_before ? (step.pause_before in declarations ? `var.${step.pause_before}` : hclLiteral(step.pause_before)) : '',
+    })),
     /** The repository seen from the template's directory, for ${path.root}-relative uploads and scripts. */
     repo: relative(repoPath(plan.build_dir), repoPath()) || '.',
     libDir: relative(repoPath(plan.build_dir), options.libDir ?? repoPath('provisioners', 'lib')),

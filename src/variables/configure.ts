@@ -5,7 +5,7 @@ import { parseArguments } from '../cli/arguments.ts';
 import type { BuildVariables, VariableName } from './declarations.ts';
 import { composeLayers, type Layer } from './layers.ts';
 import type { RunOptions } from './options.ts';
-import { presetLayer } from './presets.ts';
+import { presetLayer, variantLayer } from './presets.ts';
 import { ruleProblems } from './rules.ts';
 import { schemaProblems } from './schema.ts';
 import { readVariableFile } from './var-file.ts';
@@ -54,7 +54,9 @@ export function withMinor(config: Configuration, minor: string): Configuration {
 
 function compose(input: { options: RunOptions; userLayers: Layer[]; minor: string; requestedMinor: string }): Configuration {
   const minorLayer: Layer[] = input.minor ? [{ source: `Kubernetes ${input.minor} defaults`, values: minorDefaults(input.minor) }] : [];
-  const { values, sourceOf } = composeLayers([...minorLayer, ...input.userLayers]);
+  // The variant is chosen by the layers above its defaults, so it is read first, then its layer slotted in.
+  const variant = composeLayers([...minorLayer, ...input.userLayers]).values.variant;
+  const { values, sourceOf } = composeLayers([...minorLayer, variantLayer(variant), ...input.userLayers]);
   const problems = [...schemaProblems(values), ...ruleProblems({ values, sourceOf, minor: input.requestedMinor })];
   if (problems.length) throw new ConfigErrors(problems);
   return { options: input.options, values, sourceOf, minor: input.minor, userLayers: input.userLayers };

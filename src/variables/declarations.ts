@@ -88,8 +88,15 @@ export const declarations = {
   variant: string({
     group: 'Image contents',
     default: 'standard',
-    enum: ['standard'],
-    description: 'Image variant.',
+    enum: ['standard', 'stig'],
+    description: 'Image variant: stig adds FIPS mode, OpenSCAP DISA STIG remediation with the tailoring in provisioners/lib/stig/, and a scored scan.',
+  }),
+  stig_min_score: integer({
+    group: 'Image contents',
+    default: 0,
+    minimum: 0,
+    maximum: 100,
+    description: 'variant=stig: fail the build when the STIG scan scores below this (0 = report only).',
   }),
 
   // Source AMI
@@ -172,6 +179,19 @@ export const declarations = {
     pattern: DURATION,
     format: 'a duration such as 30m or 1h',
     description: 'How long Packer waits for SSH (hardened bases boot slowly).',
+  }),
+  reboot_pause: string({
+    group: 'Build instance',
+    default: '30s',
+    pattern: DURATION,
+    format: 'a duration such as 30s or 2m',
+    description: 'Pause before reconnecting after a provisioner reboots the instance (hardened bases reboot slowly).',
+  }),
+  user_data_file: string({
+    group: 'Build instance',
+    default: '',
+    format: 'a path to a readable file',
+    description: 'User data for the build instance (e.g. to unlock a hardened base for the SSH user).',
   }),
   subnet_id: string({
     group: 'Build instance',

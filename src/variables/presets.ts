@@ -26,3 +26,10 @@ export function presetLayer(name: string): Layer {
   }
   return { source: `preset ${name}`, values: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> };
 }
+
+/** Defaults of a variant (data/variants/<variant>.json), applied above per-minor defaults and below presets. */
+export function variantLayer(variant: string): Layer {
+  const file = repoPath('data', 'variants', `${variant}.json`);
+  const values = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  return { source: `variant ${variant} defaults`, values };
+}

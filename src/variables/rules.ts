@@ -1,4 +1,5 @@
 // Rules that span several variables, checked before any AWS call. Each returns the problems it finds.
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { archOfInstanceType } from '../data/instance-types.ts';
 import { minorOf, supportedMinors } from '../data/minors.ts';
@@ -146,7 +147,22 @@ const sources: Rule = ({ values: v }) => {
   return problems;
 };
 
-export const rules: Rule[] = [regions, architecture, containerdNeedsRhel9, kubernetesVersion, kmsKey, volume, access, sources];
+const stig: Rule = (input) => {
+  const v = input.values;
+  const problems: ConfigError[] = [];
+  if (v.variant === 'stig' && !v.encrypted) {
+    problems.push(new ConfigError('encrypted', v.encrypted, 'true for variant=stig (DISA STIG requires data at rest to be encrypted)', 'Drop encrypted=false or build variant=standard.'));
+  }
+  if (v.variant !== 'stig' && input.sourceOf.stig_min_score !== 'default') {
+    problems.push(new ConfigError('stig_min_score', v.stig_min_score, 'set only with variant=stig', 'Only the STIG variant is scanned.'));
+  }
+  if (v.user_data_file && !existsSync(v.user_data_file)) {
+    problems.push(new ConfigError('user_data_file', v.user_data_file, 'a path to a readable file', 'Paths are relative to the directory make runs in.'));
+  }
+  return problems;
+};
+
+export const rules: Rule[] = [stig, regions, architecture, containerdNeedsRhel9, kubernetesVersion, kmsKey, volume, access, sources];
 
 export function ruleProblems(input: RuleInput): ConfigError[] {
   return rules.flatMap((rule) => rule(input));

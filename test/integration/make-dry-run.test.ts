@@ -83,6 +83,28 @@ describe('make 1.28 … dry_run=true (moto + real packer)', function () {
     expect(plan.source_ami_name).to.match(/^RHEL-9\.5\.0/);
   });
 
+  it('variant=stig in GovCloud: FIPS and STIG steps, encrypted volume, FIPS ECR endpoint, scan reports downloaded', () => {
+    const { plan } = dryRun(['1.28', 'variant=stig', 'aws_region=us-gov-west-1', 'stig_min_score=80']);
+    expect(plan).to.include({ variant: 'stig', partition: 'aws-us-gov', fips_endpoints: true });
+    expect(plan.variables).to.include({ encrypted: true, ssh_timeout: '45m', stig_min_score: 80 });
+    expect(plan.variable_sources.encrypted).to.equal('variant stig defaults');
+    expect(plan.pause_image).to.equal('013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.9');
+    expect(plan.provisioner_environment).to.include({ VARIANT: 'stig', STIG_MIN_SCORE: '80' });
+    const template = readFileSync(repoPath(plan.template), 'utf8');
+    for (const step of ['fips.sh', 'fips-check.sh', 'stig-remediate.sh', 'stig-scan.sh']) expect(template).to.contain(`provisioners/${step}"`);
+    expect(template).to.contain('stig-score.json').and.to.contain('stig-arf.xml');
+    expect(template).to.match(/encrypted\s+= var\.encrypted/);
+    expect(template).to.match(/pause_before\s+= var\.reboot_pause/);
+  });
+
+  it('preset=govcloud-stig is a ready STIG GovCloud build; the standard template has no STIG step', () => {
+    const { plan } = dryRun(['1.28', 'preset=govcloud-stig', 'aws_region=us-gov-east-1']);
+    expect(plan).to.include({ variant: 'stig', aws_region: 'us-gov-east-1', partition: 'aws-us-gov' });
+    expect(plan.variables.encrypted).to.equal(true);
+    const standard = dryRun(['1.28']).plan;
+    expect(readFileSync(repoPath(standard.template), 'utf8')).not.to.contain('stig-remediate.sh');
+  });
+
   it('rhel_version=8 and arch=arm64 switch the image, instance type and kubelet', () => {
     const { plan } = dryRun(['1.28', 'rhel_version=8', 'arch=arm64']);
     expect(plan.source_ami_name).to.equal('RHEL-8.10.0_HVM-20241016-arm64-61-Hourly2-GP3');
@@ -130,6 +152,7 @@ describe('make 1.28 … dry_run=true (moto + real packer)', function () {
       ['an impossible combination', ['1.28', 'rhel_version=8', 'containerd_version=2.0.4'], /containerd_version="2.0.4".*RHEL 8/],
       ['a minor we do not support', ['1.12'], /k8s="1.12" is not allowed/],
       ['a wrong instance architecture', ['1.28', 'arch=arm64', 'instance_type=m5.large'], /instance_type="m5.large"/],
+      ['an unencrypted STIG image', ['1.28', 'variant=stig', 'encrypted=false'], /encrypted=false is not allowed: true for variant=stig/],
     ];
     for (const [what, args, message] of cases) {
       it(`rejects ${what} with exit 2, before any AWS call, writing nothing`, () => {

@@ -27,6 +27,8 @@ describe('rendered Packer templates', function () {
     ['arm64 copied to two regions', ['arch=arm64', 'ami_regions=us-east-1,us-east-2']],
     ['session manager with an instance profile', ['ssh_interface=session_manager', 'iam_role=EC2Role', 'subnet_id=subnet-0123456789abcdef0']],
     ['against an emulator endpoint', [], 'http://127.0.0.1:5000'],
+    ['user data and a slower reboot pause', ['user_data_file=README.md', 'reboot_pause=2m']],
+    ['the STIG variant', ['variant=stig']],
   ];
   for (const [name, words, endpoint] of variants) {
     it(`passes packer fmt -check and packer validate (1.6.6): ${name}`, async () => {

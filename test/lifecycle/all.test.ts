@@ -142,7 +142,7 @@ describe('lifecycle: make all', function () {
     requireTool('python3', 'the AWS emulator (moto_server)');
     const summaryFile = repoPath(LOG_DIR, 'step-summary.md');
     mkdirSync(repoPath(LOG_DIR), { recursive: true });
-    const run = runScript('all', ['emulator=true', 'dry_run=true', 'k8s=1.29', 'rhel_version=8,9', 'arch=arm64', 'jobs=2'], { ...process.env, GITHUB_STEP_SUMMARY: summaryFile });
+    const run = runScript('all', ['emulator=true', 'dry_run=true', 'k8s=1.29', 'rhel_version=8,9', 'arch=arm64', 'variant=standard', 'jobs=2'], { ...process.env, GITHUB_STEP_SUMMARY: summaryFile });
     expect(run.status, run.stderr + run.stdout).to.equal(0);
     expect(run.stdout).to.match(/1\.29-rhel8-arm64-standard\s+ok/).and.to.match(/1\.29-rhel9-arm64-standard\s+ok/).and.to.contain('2 of 2 cells succeeded');
     const results = JSON.parse(readFileSync(repoPath('build/matrix/results.json'), 'utf8')) as CellResult[];

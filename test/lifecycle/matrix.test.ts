@@ -9,9 +9,9 @@ const doc = (over: Partial<MatrixDocument> = {}): MatrixDocument => ({ kubernete
 const noFilter = { k8s: [], rhel_version: [], arch: [], variant: [] };
 
 describe('lifecycle: the matrix (data/matrix.json)', () => {
-  it('is every supported minor × RHEL 8/9 × x86_64/arm64 × standard, each cell a valid build', () => {
+  it('is every supported minor × RHEL 8/9 × x86_64/arm64 × standard/stig, each cell a valid build', () => {
     const cells = loadMatrix();
-    expect(cells).to.have.length(supportedMinors().length * 2 * 2 * 1);
+    expect(cells).to.have.length(supportedMinors().length * 2 * 2 * 2);
     expect(new Set(cells.map((c) => c.name)).size).to.equal(cells.length);
     for (const c of cells) {
       expect(Object.keys(c)).to.deep.equal(['k8s', 'rhel_version', 'arch', 'variant', 'name']);
@@ -20,7 +20,7 @@ describe('lifecycle: the matrix (data/matrix.json)', () => {
       expect(c.name).to.equal(`${c.k8s}-rhel${c.rhel_version}-${c.arch}-${c.variant}`);
     }
     expect(cells[0]).to.deep.include({ k8s: '1.28', rhel_version: 8, arch: 'x86_64', variant: 'standard' });
-    expect(loadMatrixDocument().variants).to.deep.equal(['standard']);
+    expect(loadMatrixDocument().variants).to.deep.equal(['standard', 'stig']);
   });
 
   it('orders minors numerically and applies exclude and include entries', () => {
@@ -37,13 +37,13 @@ describe('lifecycle: the matrix (data/matrix.json)', () => {
   });
 
   it('rejects values a build would reject: unknown minors, RHEL majors, architectures and variants (adding one is a data edit once the build accepts it)', () => {
-    expect(() => expandMatrix(doc({ kubernetes: ['1.27'], rhel_versions: [7], arches: ['ppc64le'], variants: ['stig'] })))
+    expect(() => expandMatrix(doc({ kubernetes: ['1.27'], rhel_versions: [7], arches: ['ppc64le'], variants: ['hardened'] })))
       .to.throw(/data\/matrix.json is not valid/)
       .with.property('message')
       .that.includes('"1.27"')
       .and.includes('7 is not one of 8, 9')
       .and.includes('"ppc64le"')
-      .and.includes('"stig" is not one of standard');
+      .and.includes('"hardened" is not one of standard, stig');
     expect(() => expandMatrix(doc({ exclude: [{ os: 'x' } as never] }))).to.throw(/exclude entry/);
   });
 
@@ -63,7 +63,7 @@ describe('lifecycle: the matrix (data/matrix.json)', () => {
     expect(all.status, all.stderr).to.equal(0);
     expect(all.stdout.trim().split('\n')).to.have.length(1);
     expect(JSON.parse(all.stdout)).to.deep.equal(loadMatrix());
-    const some = runScript('matrix', ['k8s=1.29', 'rhel_version=9', 'arch=', 'variant=']);
+    const some = runScript('matrix', ['k8s=1.29', 'rhel_version=9', 'arch=', 'variant=standard']);
     expect(JSON.parse(some.stdout).map((c: { name: string }) => c.name)).to.deep.equal(['1.29-rhel9-x86_64-standard', '1.29-rhel9-arm64-standard']);
     const bad = runScript('matrix', ['kubernetes=1.28']);
     expect(bad.status).to.equal(2);
