@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { runPackerBuild } from './build/packer-build.ts';
 import { EXIT } from './errors.ts';
-import { makePlan, type Plan } from './plan/plan.ts';
+import { makePlan, PINNED_SHA256_FILE, type Plan } from './plan/plan.ts';
 import { detectPacker } from './process/packer.ts';
 import { gitCommit } from './process/git.ts';
 import type { Runner } from './process/run.ts';
@@ -57,7 +57,10 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
 
   const renderOptions = { ec2Endpoint: ec2EndpointFromEnv(deps.env), communicator: deps.rehearsal?.communicator, libDir: deps.rehearsal?.libDir };
   const staged = stageBuildDirectory(plan, renderTemplate(plan, renderOptions), {
-    generated: { 'eni-max-pods.txt': maxPods },
+    generated: {
+      'eni-max-pods.txt': maxPods,
+      ...(resolved.config.lock ? { [PINNED_SHA256_FILE]: resolved.config.lock.inputs.pinnedSha256File } : {}),
+    },
   });
   try {
     deps.log(`Validating ${plan.template} with Packer ${packer.version}`);

@@ -77,19 +77,31 @@ expected_sha256() {
 }
 
 # verify_sha256 FILE SUMS_FILE ASSET : on mismatch the file is deleted and the step fails naming ASSET.
+# With PINNED_SHA256_FILE (a build replaying a lock file), ASSET must be listed there, the published digest
+# must equal the pinned one, and the file must match it: nothing but the staged artifact is accepted.
 verify_sha256() {
-  local file=$1 sums=$2 asset=$3 expected actual
+  local file=$1 sums=$2 asset=$3 expected actual pinned
   expected=$(expected_sha256 "${sums}" "${asset}") || {
     rm -f "${file}"
     die "no SHA-256 for ${asset} in its published checksum file"
   }
+  if [[ -n ${PINNED_SHA256_FILE:-} ]]; then
+    pinned=$(expected_sha256 "${PINNED_SHA256_FILE}" "${asset}") || {
+      rm -f "${file}"
+      die "${asset} is not in the lock's pinned checksums (${PINNED_SHA256_FILE})"
+    }
+    if [[ ${pinned} != "${expected}" ]]; then
+      rm -f "${file}"
+      die "published checksum of ${asset} (${expected}) differs from the lock's pinned ${pinned}"
+    fi
+  fi
   actual=$(sha256sum "${file}")
   actual=${actual%% *}
   if [[ ${actual} != "${expected}" ]]; then
     rm -f "${file}"
     die "checksum mismatch for ${asset}: expected ${expected}, got ${actual}"
   fi
-  log "verified ${asset} (sha256 ${actual})"
+  log "verified ${asset} (sha256 ${actual}${PINNED_SHA256_FILE:+, pinned by the lock})"
 }
 
 # verify_pgp KEY_FILE SIGNATURE FILE WHAT : detached signature check against one committed public key,

@@ -11,6 +11,7 @@ import type { Configuration } from '../variables/configure.ts';
 import type { PackerInfo } from '../process/packer.ts';
 
 export const WORK_DIR = '/var/lib/eks-build';
+export const PINNED_SHA256_FILE = 'pinned-sha256.txt';
 
 export interface Plan {
   kubernetes_version: string;
@@ -47,6 +48,8 @@ export interface Plan {
   created_at: string;
   /** Commit of this repository the image was built from ("-dirty" with uncommitted changes). */
   git_commit: string;
+  /** The lock file replayed, if any, and its SHA-256 (so two builds can be compared). */
+  lock: { path: string; sha256: string } | null;
 }
 
 export const defaultSourceAmiFilter = (rhel: number, arch: string): string => `RHEL-${rhel}.*_HVM-*-${arch}-*`;
@@ -127,6 +130,7 @@ export function makePlan(input: PlanInput): Plan {
     provisioner_environment: {},
     created_at: now.toISOString(),
     git_commit: input.gitCommit ?? 'unknown',
+    lock: config.lock ? { path: config.lock.path, sha256: config.lock.sha256 } : null,
   };
   plan.provisioner_environment = provisionerEnvironment(plan);
   return plan;
@@ -159,6 +163,8 @@ export function provisionerEnvironment(plan: Plan): Record<string, string> {
     IPVS_MODULES: v.ipvs_modules.join(' '),
     VARIANT: v.variant,
     STIG_MIN_SCORE: String(v.stig_min_score),
+    // With a lock, every download must match the digests staged into it, not just its published checksum.
+    PINNED_SHA256_FILE: plan.lock ? `${WORK_DIR}/generated/${PINNED_SHA256_FILE}` : '',
   };
 }
 

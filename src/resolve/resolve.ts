@@ -2,7 +2,7 @@
 // source image — and settle the minor and RHEL major they imply.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigErrors } from '../errors.ts';
+import { ConfigErrors, ResolutionError } from '../errors.ts';
 import { supportedMinors } from '../data/minors.ts';
 import { regionFacts } from '../data/partitions.ts';
 import { bucketNeedsUnsignedReads, defaultSourceAmiFilter, rhelMajor } from '../plan/plan.ts';
@@ -58,6 +58,9 @@ export async function resolveSourceAmi(config: Configuration, clients: AwsClient
     arch: v.arch as 'x86_64' | 'arm64',
     imageId: v.source_ami_id || undefined,
   });
+  if (config.lock && sourceAmi.name !== config.lock.inputs.sourceAmiName) {
+    throw new ResolutionError(`The lock file pins ${sourceAmi.id} as ${config.lock.inputs.sourceAmiName}, but ${v.aws_region} describes it as ${sourceAmi.name}. Stage again to refresh ${config.lock.path}.`);
+  }
   const rhelVersion = rhelMajor(config, sourceAmi);
   if (rhelVersion !== v.rhel_version) {
     // The image decided the RHEL major; combinations that depend on it are checked again.

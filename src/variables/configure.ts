@@ -1,5 +1,8 @@
 // Configure: command line + environment → a checked build configuration, before any AWS call.
-import { ConfigErrors, UserError } from '../errors.ts';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigErrors, EXIT, UserError } from '../errors.ts';
+import { lockConflicts, lockedInputs, readLock, type LockedInputs } from '../stage/lock.ts';
 import { minorDefaults, minorOf } from '../data/minors.ts';
 import { parseArguments } from '../cli/arguments.ts';
 import type { BuildVariables, VariableName } from './declarations.ts';
@@ -18,6 +21,14 @@ export interface Configuration {
   minor: string;
   /** The user's layers (presets, variable file, command line), kept to recompose once the minor is known. */
   userLayers: Layer[];
+  /** The lock file being replayed (lock=…), if any. */
+  lock?: LockInUse;
+}
+
+export interface LockInUse {
+  path: string;
+  sha256: string;
+  inputs: LockedInputs;
 }
 
 export async function configure(words: string[], env: NodeJS.ProcessEnv): Promise<Configuration> {
@@ -40,16 +51,34 @@ export async function configure(words: string[], env: NodeJS.ProcessEnv): Promis
   }
   if (problems.length) throw new ConfigErrors(problems);
   userLayers.push(parsed.commandLine);
+  const lock = parsed.options.lock ? lockLayer(parsed.options.lock, userLayers, parsed.options.k8s) : undefined;
+  if (lock) userLayers.push(lock.layer);
 
   // A minor known up front selects its per-minor defaults now; otherwise after discovery (withMinor).
   const explicitVersion = composeLayers(userLayers).values.kubernetes_version;
   const minor = parsed.options.k8s || (explicitVersion ? minorOf(explicitVersion) : '');
-  return compose({ options: parsed.options, userLayers, minor, requestedMinor: parsed.options.k8s });
+  const config = compose({ options: parsed.options, userLayers, minor, requestedMinor: parsed.options.k8s });
+  return { ...config, lock: lock?.inUse };
+}
+
+/**
+ * The lock as the top layer. Values set elsewhere that contradict it are errors, not silently overridden:
+ * a locked build is reproducible only if nothing else changes its inputs.
+ */
+function lockLayer(path: string, userLayers: Layer[], k8s: string): { layer: Layer; inUse: LockInUse } {
+  const lock = readLock(path);
+  const { values, sourceOf } = composeLayers(userLayers);
+  const conflicts = lockConflicts(lock, values, sourceOf);
+  if (k8s && k8s !== lock.kubernetes.minor) conflicts.push(`k8s=${k8s} contradicts the lock file, which is for Kubernetes ${lock.kubernetes.minor}`);
+  if (conflicts.length) throw new ConfigErrors(conflicts.map((c) => new UserError(c, EXIT.config)));
+  const inputs = lockedInputs(lock);
+  const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+  return { layer: { source: `lock file ${path}`, values: inputs.variables }, inUse: { path, sha256, inputs } };
 }
 
 /** The configuration recomposed with the per-minor defaults of a discovered minor. */
 export function withMinor(config: Configuration, minor: string): Configuration {
-  return compose({ options: config.options, userLayers: config.userLayers, minor, requestedMinor: minor });
+  return { ...compose({ options: config.options, userLayers: config.userLayers, minor, requestedMinor: minor }), lock: config.lock };
 }
 
 function compose(input: { options: RunOptions; userLayers: Layer[]; minor: string; requestedMinor: string }): Configuration {

@@ -22,6 +22,11 @@ export const options = {
     aliases: ['var_file'],
     description: 'Variable file (JSON or .pkrvars.hcl) applied over presets and under the command line.',
   }),
+  lock: string({
+    group: 'Kubernetes',
+    default: '',
+    description: 'Lock file written by `make stage` (build.lock.json): the build replays exactly its versions, mirror, source AMI and checksums.',
+  }),
   dry_run: boolean({
     group: 'Kubernetes',
     default: false,
@@ -34,6 +39,7 @@ export interface RunOptions {
   k8s: string;
   preset: string[];
   PACKER_VARIABLE_FILE: string;
+  lock: string;
   dry_run: boolean;
 }
 

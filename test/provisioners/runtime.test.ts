@@ -2,6 +2,8 @@
 // stand-in release artifacts from loopback servers (fixtures.ts). Nothing here is stubbed except the
 // tools a Debian root lacks and these steps do not call; systemctl and systemd-analyze are real.
 import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BAD_BUCKET, contractEnv, fixtures, sandboxOptions, VERSIONS, type Fixtures } from './fixtures.ts';
 import { Sandbox } from '../support/sandbox.ts';
 
@@ -119,5 +121,36 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
       expect(sb.exists(path), path).to.equal(false);
     }
     expect(sb.exists('/var/lib/eks-build/scratch/kubernetes/aws-iam-authenticator')).to.equal(false);
+  });
+
+  describe('with a lock file (PINNED_SHA256_FILE)', () => {
+    const published = (name: string) => readFileSync(join(f.www, 's3', 'amazon-eks', VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64', `${name}.sha256`), 'utf8').split(' ')[0];
+    const pinned = (digests: Record<string, string>) => Object.entries(digests).map(([file, digest]) => `${digest}  ${file}\n`).join('');
+    const run = async (content: string) => {
+      const sb = fresh();
+      await ok(sb, 'rootfs.sh');
+      writeFileSync(sb.path('/var/lib/eks-build/generated/pinned-sha256.txt'), content);
+      return { sb, result: await sb.runStep('kubernetes.sh', contractEnv(f, { PINNED_SHA256_FILE: '/var/lib/eks-build/generated/pinned-sha256.txt' })) };
+    };
+    const names = ['kubelet', 'ecr-credential-provider', 'aws-iam-authenticator'];
+
+    it('installs what matches the pinned digests', async () => {
+      const { result } = await run(pinned(Object.fromEntries(names.map((n) => [n, published(n)]))));
+      expect(result.status, result.output).to.equal(0);
+      expect(result.stderr).to.include('verified kubelet (sha256').and.to.include('pinned by the lock');
+    });
+
+    it('refuses an artifact whose published checksum differs from the lock, installing nothing', async () => {
+      const { sb, result } = await run(pinned({ ...Object.fromEntries(names.map((n) => [n, published(n)])), kubelet: 'a'.repeat(64) }));
+      expect(result.status).to.not.equal(0);
+      expect(result.stderr).to.match(/published checksum of kubelet \([0-9a-f]{64}\) differs from the lock's pinned a{64}/);
+      expect(sb.exists('/usr/bin/kubelet')).to.equal(false);
+    });
+
+    it('refuses an artifact the lock does not list', async () => {
+      const { result } = await run(pinned({ kubelet: published('kubelet') }));
+      expect(result.status).to.not.equal(0);
+      expect(result.stderr).to.include("is not in the lock's pinned checksums");
+    });
   });
 });

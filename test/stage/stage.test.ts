@@ -2,6 +2,8 @@
 // artifact arrives intact or the run fails clearly, and nothing corrupt or partial ever reaches the mirror.
 import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { runPipeline } from '../../src/pipeline.ts';
+import { processRunner } from '../../src/process/run.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,6 +156,39 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     // The summary table names every artifact.
     expect(lines.join('\n')).to.match(/artifact\s+size\s+sha256/);
     for (const a of lock.artifacts) expect(lines.join('\n')).to.include(a.name);
+  });
+
+  it('make 1.28 lock=…: the build replays the lock (versions, mirror, source AMI) and hands its checksums to the provisioners', async () => {
+    const { result, error } = await stage();
+    expect(error, String(error?.message)).to.equal(undefined);
+    const lock = readLock(result!.lockPath);
+    const lines: string[] = [];
+    const run = (extra: string[]) =>
+      runPipeline(['1.28', `lock=${result!.lockPath}`, 'dry_run=true', `ami_name=lock-replay-${process.pid}`, ...extra], {
+        runner: processRunner,
+        clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
+        env: process.env,
+        log: (l) => lines.push(l),
+      });
+    const { plan, dir } = await run([]);
+    try {
+      expect(plan).to.include({ kubernetes_version: lock.kubernetes.version, kubernetes_build_date: lock.kubernetes.buildDate, source_ami_id: lock.sourceAmi.id, source_ami_name: lock.sourceAmi.name });
+      expect(plan.variables).to.include({ binary_bucket_name: MIRROR, pull_cni_from_github: false });
+      expect(plan.variable_sources.kubernetes_version).to.equal(`lock file ${result!.lockPath}`);
+      expect(plan.lock?.sha256).to.equal(sha256(readFileSync(result!.lockPath)));
+      expect(plan.provisioner_environment.PINNED_SHA256_FILE).to.equal('/var/lib/eks-build/generated/pinned-sha256.txt');
+      expect(readFileSync(join(dir, 'generated', 'pinned-sha256.txt'), 'utf8')).to.equal(lockedInputs(lock).pinnedSha256File);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Anything that contradicts the lock is refused before any AWS call.
+    try {
+      await run(['kubernetes_version=1.28.3', 'containerd_version=2.0.4']);
+      expect.fail('a contradicting value was accepted');
+    } catch (e) {
+      expect((e as { exitCode?: number }).exitCode).to.equal(2);
+      expect((e as Error).message).to.contain('kubernetes_version="1.28.3" (command line) contradicts the lock file').and.to.contain('containerd_version');
+    }
   });
 
   it('stages arm64 when asked, with arm64 assets only', async () => {
