@@ -28,7 +28,7 @@ const KEY_PAIR = 'eks-ami-rehearsal';
 export async function rehearse(words: string[], runner: Runner, log: (line: string) => void): Promise<RehearsalResult> {
   // Bad input fails here, before anything starts.
   const config = await configure(words, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE });
-  requireRehearsalTools();
+  requireRehearsalTools(config.values.variant);
 
   const work = repoPath('build', `.rehearsal-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
@@ -65,7 +65,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     check();
 
     signer = createSigner(work);
-    const bytes = await seedArtifacts(s3Client(values.binary_bucket_region), values, seed, join(work, 'artifacts'), signer);
+    const bytes = await seedArtifacts((region) => s3Client(region), values, seed, join(work, 'artifacts'), signer);
     log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
     await importKeyPair(ec2Client(values.aws_region), KEY_PAIR, publicKey);
     // The provisioners trust the rehearsal's signing key in place of AWS's, in a copy of lib/ only.
@@ -79,7 +79,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     check();
 
     const bucketUrl = `${moto.endpoint}/${values.binary_bucket_name}`;
-    pipeline = await runPipeline([...words, 'ssh_interface='], {
+    // SSH to the local target, and a short wait after its reboots (it is up again in a second or two).
+    pipeline = await runPipeline([...words, 'ssh_interface=', 'reboot_pause=3s'], {
       runner,
       clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
       env,

@@ -70,7 +70,7 @@ export async function uploadTree(s3: S3Client, bucket: string, dir: string): Pro
 }
 
 /** Lays out and uploads every stand-in; returns the bytes staged. */
-export async function seedArtifacts(s3: S3Client, values: BuildVariables, seed: SeedPlan, workDir: string, signer: Signer): Promise<number> {
+export async function seedArtifacts(s3For: (region: string) => S3Client, values: BuildVariables, seed: SeedPlan, workDir: string, signer: Signer): Promise<number> {
   const bucketDir = join(workDir, 'bucket');
   const ssmDir = join(workDir, 'ssm');
   mkdirSync(bucketDir, { recursive: true });
@@ -83,9 +83,12 @@ export async function seedArtifacts(s3: S3Client, values: BuildVariables, seed: 
   githubReleases(bucketDir, join(workDir, 'scratch'), seed.versions);
   awsCliInstaller(bucketDir, join(workDir, 'scratch'), seed.versions, signer);
   ssmAgent(ssmDir, seed.versions, signer);
-  await createBucket(s3, values.binary_bucket_name, values.binary_bucket_region);
-  await createBucket(s3, `amazon-ssm-${values.aws_region}`, values.aws_region);
-  return (await uploadTree(s3, values.binary_bucket_name, bucketDir)) + (await uploadTree(s3, `amazon-ssm-${values.aws_region}`, ssmDir));
+  // Each bucket is created through a client of its own region (S3 checks the location constraint).
+  const binaries = s3For(values.binary_bucket_region);
+  const ssm = s3For(values.aws_region);
+  await createBucket(binaries, values.binary_bucket_name, values.binary_bucket_region);
+  await createBucket(ssm, `amazon-ssm-${values.aws_region}`, values.aws_region);
+  return (await uploadTree(binaries, values.binary_bucket_name, bucketDir)) + (await uploadTree(ssm, `amazon-ssm-${values.aws_region}`, ssmDir));
 }
 
 export async function importKeyPair(ec2: EC2Client, name: string, publicKey: string): Promise<void> {

@@ -1,4 +1,5 @@
-// A throw-away OpenPGP key for signing rehearsal stand-ins (the AWS CLI installer, the SSM agent RPM).
+// A throw-away OpenPGP key for signing rehearsal stand-ins (the AWS CLI installer, the SSM agent RPM). RSA, like
+// the real AWS keys: gpg on a FIPS-mode system refuses ed25519 signatures.
 // The rehearsal trusts it in place of AWS's keys; nothing else ever does.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ function gpg(home: string, args: string[]): string {
 export function createSigner(dir: string): Signer {
   const home = join(dir, 'gnupg');
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  gpg(home, ['--passphrase', '', '--quick-gen-key', 'EKS AMI rehearsal <rehearsal@example.invalid>', 'ed25519', 'sign', '1d']);
+  gpg(home, ['--passphrase', '', '--quick-gen-key', 'EKS AMI rehearsal <rehearsal@example.invalid>', 'rsa3072', 'sign', '1d']);
   return {
     publicKey: gpg(home, ['--armor', '--export']),
     sign: (file) => void gpg(home, ['--yes', '--detach-sign', '--output', `${file}.sig`, file]),

@@ -3,7 +3,7 @@
 // cannot do is stubbed (rehearsal/stubs/). A reboot asked for by a provisioner restarts the container.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
@@ -23,7 +23,10 @@ function must(command: string, args: string[]): string {
   return result.stdout;
 }
 
-export function requireRehearsalTools(): void {
+export function requireRehearsalTools(variant = 'standard'): void {
+  if (variant === 'stig' && !existsSync('/usr/share/xml/scap/ssg/content/ssg-rhel9-ds.xml')) {
+    throw new ToolError('Rehearsing variant=stig needs the SCAP Security Guide data streams: apt-get install ssg-nondebian.');
+  }
   if (process.getuid?.() !== 0) throw new ToolError('The rehearsal needs root (network namespaces, systemd-nspawn, mounts).');
   for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['systemd-nspawn', 'systemd-container'], ['ip', 'iproute2'], ['ssh-keygen', 'openssh-client'], ['gpg', 'gnupg'], ['zip', 'zip']]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) {
@@ -111,6 +114,22 @@ export class Target {
     const ssmUnit = join(root, '.stubs/payloads/amazon-ssm-agent/usr/lib/systemd/system/amazon-ssm-agent.service');
     mkdirSync(join(ssmUnit, '..'), { recursive: true });
     writeFileSync(ssmUnit, '[Unit]\nDescription=SSM agent (rehearsal stand-in)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n');
+    // A FIPS kernel's flag after fips-mode-setup --enable and a reboot (rehearsal/target/fips-kernel.sh).
+    const target = repoPath('rehearsal', 'target');
+    mkdirSync(join(root, 'usr/local/libexec'), { recursive: true });
+    cpSync(join(target, 'fips-kernel.sh'), join(root, 'usr/local/libexec/rehearsal-fips-kernel'));
+    chmodSync(join(root, 'usr/local/libexec/rehearsal-fips-kernel'), 0o755);
+    cpSync(join(target, 'rehearsal-fips-kernel.service'), join(root, 'etc/systemd/system/rehearsal-fips-kernel.service'));
+    mkdirSync(join(root, 'etc/systemd/system/sysinit.target.wants'), { recursive: true });
+    symlinkSync('/etc/systemd/system/rehearsal-fips-kernel.service', join(root, 'etc/systemd/system/sysinit.target.wants/rehearsal-fips-kernel.service'));
+    // RHEL's scap-security-guide content, from Debian's copy of the same project (ssg-nondebian), as the
+    // payload the dnf stand-in lays when the STIG step installs the package.
+    const ssg = '/usr/share/xml/scap/ssg/content';
+    if (existsSync(join(ssg, 'ssg-rhel9-ds.xml'))) {
+      const payload = join(root, '.stubs/payloads/scap-security-guide', ssg);
+      mkdirSync(payload, { recursive: true });
+      for (const major of [8, 9]) cpSync(join(ssg, `ssg-rhel${major}-ds.xml`), join(payload, `ssg-rhel${major}-ds.xml`));
+    }
     // State a launched instance has for cleanup to remove.
     mkdirSync(join(root, 'var/lib/cloud/instances/i-rehearsal'), { recursive: true });
     appendFileSync(join(root, 'var/log/cloud-init.log'), 'rehearsal\n');
@@ -141,7 +160,8 @@ export class Target {
     const log = createWriteStream(this.options.consoleLog, { flags: 'a' });
     const child = spawn(
       'systemd-nspawn',
-      ['--register=no', '--keep-unit', '--quiet', '--console=pipe', `--hostname=${HOSTNAME}`, '-D', this.options.root, '-b', `--network-namespace-path=/run/netns/${this.netns}`],
+      // CAP_IPC_LOCK: root on a real instance has it, and libgcrypt in FIPS mode needs locked memory (gpg aborts without).
+      ['--register=no', '--keep-unit', '--quiet', '--console=pipe', `--hostname=${HOSTNAME}`, '--capability=CAP_IPC_LOCK', '-D', this.options.root, '-b', `--network-namespace-path=/run/netns/${this.netns}`],
       // Its own process group: a terminal's Ctrl-C reaches Packer, and the rehearsal then stops the target in order.
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );

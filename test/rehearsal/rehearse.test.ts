@@ -94,6 +94,40 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     });
   });
 
+  describe('the STIG variant in GovCloud', () => {
+    // Also stubbed for this variant: fips-mode-setup and oscap (no FIPS kernel or RHEL system to scan here); the
+    // target models the FIPS kernel flag after the FIPS reboot (rehearsal/target/fips-kernel.sh).
+    let output = '';
+    let dir = '';
+    before(function () {
+      requireTool('oscap', 'the STIG variant rehearsal (Debian: openscap-scanner, ssg-nondebian)');
+      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1']);
+      output = result.output;
+      expect(result.status, output.slice(-4000)).to.equal(0);
+      dir = planDirFrom(output);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('enables FIPS, reboots, remediates with the tailoring, reboots, scans, and reports the score', () => {
+      const calls = readFileSync(join(dir, 'rehearsal', 'stub-calls.log'), 'utf8');
+      expect(calls).to.match(/^fips-mode-setup\t--enable$/m).and.to.match(/^fips-mode-setup\t--check$/m);
+      expect(calls).to.match(/^oscap\txccdf\teval(?=.*\t--remediate\t)(?=.*ssg-rhel9-stig-tailoring\.xml).*\tssg-rhel9-ds\.xml$|^oscap\txccdf\teval(?=.*\t--remediate\t)(?=.*ssg-rhel9-stig-tailoring\.xml).*\/ssg-rhel9-ds\.xml$/m);
+      expect(output.match(/\[reboot\] rebooting/g)).to.have.length(2);
+      expect(output).to.match(/STIG score\s+80\.00 \(80 pass, 20 fail\)/);
+      for (const file of ['stig-arf.xml', 'stig-report.html', 'stig-score.json']) expect(existsSync(join(dir, file)), file).to.equal(true);
+      const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+      expect(plan).to.include({ partition: 'aws-us-gov', variant: 'stig', fips_endpoints: true });
+      expect(plan.variables.encrypted).to.equal(true);
+    });
+  });
+
+  it('fails the STIG build when the score is under stig_min_score, naming the scan step', () => {
+    const result = make(['rehearse', '1.28', 'variant=stig', 'stig_min_score=90']);
+    expect(result.status).to.not.equal(0);
+    expect(result.output).to.contain('in step stig-scan.sh').and.to.match(/below|under/i);
+    rmSync(planDirFrom(result.output), { recursive: true, force: true });
+  });
+
   it('fails naming the step when a provisioner fails, leaving nothing running', () => {
     // A copy of the project with one broken step (node_modules and the root cache shared, read-only use).
     const copy = mkdtempSync(join(tmpdir(), 'eks-rehearsal-broken-'));
