@@ -47,7 +47,8 @@ describe('provisioners: lint and conventions', function () {
       sequence.forEach((s, i) => {
         if (s.script !== 'reboot.sh') return;
         expect(s.expect_disconnect, `${variant}: reboot #${i}`).to.equal(true);
-        expect(sequence[i + 1].pause_before, `${variant}: the step after reboot #${i}`).to.match(/^\d+[sm]$/);
+        // The reboot_pause build variable (rendered as var.reboot_pause) or a literal duration.
+        expect(sequence[i + 1].pause_before, `${variant}: the step after reboot #${i}`).to.match(/^(\d+[sm]|reboot_pause)$/);
       });
     }
     const reboot = steps.findIndex((s) => s.script === 'reboot.sh');
