@@ -2,22 +2,15 @@
 // Stubbed (a Debian root cannot do them): dnf and rpm (RHEL package manager), grubby (RHEL boot
 // entries; the stub keeps one entry whose kernel/args the test controls). systemctl is real.
 import { expect } from 'chai';
-import { Sandbox } from '../support/sandbox.ts';
-import { contractEnv, fixtures, sandboxOptions, type Fixtures } from './fixtures.ts';
+import { contractEnv, sandboxSuite } from './fixtures.ts';
 
 describe('provisioners: base OS, update, cgroups, reboot', function () {
   this.timeout(120_000);
-  let f: Fixtures;
-  let sandbox: Sandbox | undefined;
-  before(async () => {
-    f = await fixtures();
-  });
-  afterEach(() => sandbox?.destroy());
-  const fresh = () => (sandbox = Sandbox.create(sandboxOptions(f)));
+  const { f, fresh } = sandboxSuite();
 
   it('installs the worker packages in one dnf transaction, never skipping signature checks', async () => {
     const sb = fresh();
-    const result = await sb.runStep('base-os.sh', contractEnv(f));
+    const result = await sb.runStep('base-os.sh', contractEnv(f()));
     expect(result.status, result.output).to.equal(0);
     const dnf = sb.calls('dnf');
     expect(dnf).to.have.length(1);
@@ -31,22 +24,22 @@ describe('provisioners: base OS, update, cgroups, reboot', function () {
 
   it('uses the RHEL 8 iptables package name on RHEL 8', async () => {
     const sb = fresh();
-    const result = await sb.runStep('base-os.sh', contractEnv(f, { RHEL_VERSION: '8' }));
+    const result = await sb.runStep('base-os.sh', contractEnv(f(), { RHEL_VERSION: '8' }));
     expect(result.status, result.output).to.equal(0);
     expect(sb.calls('dnf')[0]).to.include('iptables').and.not.include('iptables-nft');
   });
 
   it('fails naming the variable when one is missing or invalid', async () => {
     const sb = fresh();
-    const env = contractEnv(f);
+    const env = contractEnv(f());
     delete (env as Record<string, string>).RHEL_VERSION;
     const missing = await sb.runStep('base-os.sh', env);
     expect(missing.status).to.not.equal(0);
     expect(missing.stderr).to.include('RHEL_VERSION is not set');
-    const wrong = await sb.runStep('base-os.sh', contractEnv(f, { RHEL_VERSION: '7' }));
+    const wrong = await sb.runStep('base-os.sh', contractEnv(f(), { RHEL_VERSION: '7' }));
     expect(wrong.status).to.not.equal(0);
     expect(wrong.stderr).to.include('RHEL_VERSION=7 is not allowed');
-    const env2 = contractEnv(f);
+    const env2 = contractEnv(f());
     delete (env2 as Record<string, string>).WORK_DIR;
     const r = await sb.runStep('base-os.sh', env2);
     expect(r.status).to.not.equal(0);
@@ -56,13 +49,13 @@ describe('provisioners: base OS, update, cgroups, reboot', function () {
   it('asks for a reboot when the update changes the default kernel, and reboot.sh acts on it', async () => {
     const sb = fresh();
     sb.setStubState('new-kernel', '/boot/vmlinuz-5.14.0-503.99.1.el9_5.x86_64\n');
-    const update = await sb.runStep('os-update.sh', contractEnv(f));
+    const update = await sb.runStep('os-update.sh', contractEnv(f()));
     expect(update.status, update.output).to.equal(0);
     expect(sb.calls('dnf')[0].slice(1)).to.deep.equal(['upgrade', '-y', '--refresh']);
     expect(sb.read('/var/lib/eks-build/reboot-required')).to.include('default kernel changed');
     // The Debian chroot has no running systemd, so "systemctl reboot" fails there; on the instance it
     // reboots and Packer (expect_disconnect) reconnects after pause_before.
-    const reboot = await sb.runStep('reboot.sh', contractEnv(f));
+    const reboot = await sb.runStep('reboot.sh', contractEnv(f()));
     expect(reboot.stderr).to.include('rebooting: default kernel changed');
     expect(reboot.stderr).to.match(/System has not been booted with systemd|Failed to connect to bus/);
     expect(sb.exists('/var/lib/eks-build/reboot-required')).to.equal(false);
@@ -70,27 +63,27 @@ describe('provisioners: base OS, update, cgroups, reboot', function () {
 
   it('does not ask for a reboot when the kernel is unchanged', async () => {
     const sb = fresh();
-    const update = await sb.runStep('os-update.sh', contractEnv(f));
+    const update = await sb.runStep('os-update.sh', contractEnv(f()));
     expect(update.status, update.output).to.equal(0);
     expect(sb.exists('/var/lib/eks-build/reboot-required')).to.equal(false);
-    const reboot = await sb.runStep('reboot.sh', contractEnv(f));
+    const reboot = await sb.runStep('reboot.sh', contractEnv(f()));
     expect(reboot.status, reboot.output).to.equal(0);
     expect(reboot.stderr).to.include('no reboot needed');
   });
 
   it('adds the cgroup v2 kernel argument on RHEL 8 (and asks for a reboot) but not on RHEL 9', async () => {
     const sb8 = fresh();
-    const r8 = await sb8.runStep('cgroups.sh', contractEnv(f, { RHEL_VERSION: '8' }));
+    const r8 = await sb8.runStep('cgroups.sh', contractEnv(f(), { RHEL_VERSION: '8' }));
     expect(r8.status, r8.output).to.equal(0);
     expect(sb8.calls('grubby').map((c) => c.slice(1))).to.deep.include(['--update-kernel=ALL', '--args=systemd.unified_cgroup_hierarchy=1']);
     expect(sb8.read('/var/lib/eks-build/reboot-required')).to.include('systemd.unified_cgroup_hierarchy=1');
     // Idempotent: a second run sees the argument and changes nothing.
-    const again = await sb8.runStep('cgroups.sh', contractEnv(f, { RHEL_VERSION: '8' }));
+    const again = await sb8.runStep('cgroups.sh', contractEnv(f(), { RHEL_VERSION: '8' }));
     expect(again.status, again.output).to.equal(0);
     expect(sb8.calls('grubby').filter((c) => c.some((a) => a.startsWith('--args=')))).to.have.length(1);
     sb8.destroy();
     const sb9 = fresh();
-    const r9 = await sb9.runStep('cgroups.sh', contractEnv(f, { RHEL_VERSION: '9' }));
+    const r9 = await sb9.runStep('cgroups.sh', contractEnv(f(), { RHEL_VERSION: '9' }));
     expect(r9.status, r9.output).to.equal(0);
     expect(sb9.calls('grubby')).to.deep.equal([]);
     expect(sb9.exists('/var/lib/eks-build/reboot-required')).to.equal(false);

@@ -15,6 +15,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
+import { expect } from 'chai';
+import { Sandbox, type SandboxOptions } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
 
 export const VERSIONS = {
@@ -257,4 +259,28 @@ export function sandboxOptions(f: Fixtures) {
     hosts: [`${AWSCLI_IP} awscli.amazonaws.com`],
     libOverrides: { 'keys/aws-cli-v2.asc': f.signingKey, 'keys/amazon-ssm-agent.asc': f.signingKey },
   };
+}
+
+/**
+ * For a describe block: the shared fixtures, a fresh sandbox per test (destroyed after it), and `ok` to run a
+ * step that must succeed. `f()` is available from the first test on.
+ */
+export function sandboxSuite() {
+  let shared: Fixtures | undefined;
+  let sandbox: Sandbox | undefined;
+  before(async () => {
+    shared = await fixtures();
+  });
+  afterEach(() => {
+    sandbox?.destroy();
+    sandbox = undefined;
+  });
+  const f = (): Fixtures => shared!;
+  const fresh = (overrides: Partial<SandboxOptions> = {}): Sandbox => (sandbox = Sandbox.create({ ...sandboxOptions(f()), ...overrides }));
+  const ok = async (sb: Sandbox, script: string, env = contractEnv(f())) => {
+    const result = await sb.runStep(script, env);
+    expect(result.status, `${script}: ${result.output}`).to.equal(0);
+    return result;
+  };
+  return { f, fresh, ok };
 }

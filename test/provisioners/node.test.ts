@@ -5,23 +5,11 @@
 // (RHEL only), dnf (RHEL only; installing the SSM RPM lays a small payload with its unit).
 // Real: systemctl mask/enable, sshd -t, gpg signature checks, curl over HTTPS to a test CA, unzip.
 import { expect } from 'chai';
-import { Sandbox } from '../support/sandbox.ts';
-import { contractEnv, fixtures, IPVS_MODULES, sandboxOptions, type Fixtures } from './fixtures.ts';
+import { contractEnv, IPVS_MODULES, sandboxSuite } from './fixtures.ts';
 
 describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI, SSM agent', function () {
   this.timeout(120_000);
-  let f: Fixtures;
-  let sandbox: Sandbox | undefined;
-  before(async () => {
-    f = await fixtures();
-  });
-  afterEach(() => sandbox?.destroy());
-  const fresh = () => (sandbox = Sandbox.create(sandboxOptions(f)));
-  const ok = async (sb: Sandbox, script: string, env = contractEnv(f)) => {
-    const result = await sb.runStep(script, env);
-    expect(result.status, `${script}: ${result.output}`).to.equal(0);
-    return result;
-  };
+  const { f, fresh, ok } = sandboxSuite();
 
   it('writes ipvs.conf from IPVS_MODULES, loads every module with modprobe and checks them with lsmod', async () => {
     const sb = fresh();
@@ -36,7 +24,7 @@ describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI,
   it('rejects an IPVS_MODULES entry that is not a module name', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const result = await sb.runStep('kernel-modules.sh', contractEnv(f, { IPVS_MODULES: 'ip_vs ip_vs_rr;reboot' }));
+    const result = await sb.runStep('kernel-modules.sh', contractEnv(f(), { IPVS_MODULES: 'ip_vs ip_vs_rr;reboot' }));
     expect(result.status).to.not.equal(0);
     expect(result.stderr).to.include("IPVS_MODULES contains 'ip_vs_rr;reboot'");
     expect(sb.calls('modprobe')).to.deep.equal([]);
@@ -101,9 +89,8 @@ describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI,
   });
 
   it('refuses an AWS CLI installer signed by another key', async () => {
-    const sb = Sandbox.create({ ...sandboxOptions(f), libOverrides: {} });
-    sandbox = sb;
-    const result = await sb.runStep('aws-cli.sh', contractEnv(f));
+    const sb = fresh({ libOverrides: {} });
+    const result = await sb.runStep('aws-cli.sh', contractEnv(f()));
     expect(result.status).to.not.equal(0);
     expect(result.stderr).to.include('PGP signature check failed for the AWS CLI v2 installer');
     expect(sb.exists('/usr/local/bin/aws')).to.equal(false);

@@ -4,23 +4,11 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BAD_BUCKET, contractEnv, fixtures, sandboxOptions, VERSIONS, type Fixtures } from './fixtures.ts';
-import { Sandbox } from '../support/sandbox.ts';
+import { BAD_BUCKET, contractEnv, sandboxSuite, VERSIONS } from './fixtures.ts';
 
 describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', function () {
   this.timeout(120_000);
-  let f: Fixtures;
-  let sandbox: Sandbox | undefined;
-  before(async () => {
-    f = await fixtures();
-  });
-  afterEach(() => sandbox?.destroy());
-  const fresh = () => (sandbox = Sandbox.create(sandboxOptions(f)));
-  const ok = async (sb: Sandbox, script: string, env = contractEnv(f)) => {
-    const result = await sb.runStep(script, env);
-    expect(result.status, `${script}: ${result.output}`).to.equal(0);
-    return result;
-  };
+  const { f, fresh, ok } = sandboxSuite();
 
   it('lays rootfs/ onto / (templates excluded) with the units, sysctls, modules-load and NetworkManager files', async () => {
     const sb = fresh();
@@ -50,7 +38,7 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
   it('installs containerd 1.7 and runc from GitHub releases, writes a systemd-cgroup config with the pause image, enables containerd', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const env = contractEnv(f);
+    const env = contractEnv(f());
     const result = await ok(sb, 'containerd.sh', env);
     expect(result.stderr).to.include(`verified containerd-${VERSIONS.containerd}-linux-amd64.tar.gz`).and.include('verified runc.amd64');
     for (const bin of ['/usr/bin/containerd', '/usr/bin/containerd-shim-runc-v2', '/usr/bin/ctr', '/usr/sbin/runc']) expect(sb.exists(bin), bin).to.equal(true);
@@ -58,7 +46,7 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     expect(config).to.match(/^version = 2$/m).and.match(/^SystemdCgroup = true$/m);
     expect(config).to.include(`sandbox_image = "${env.PAUSE_IMAGE}"`);
     expect((await sb.exec(['systemctl', 'is-enabled', 'containerd.service'])).stdout.trim()).to.equal('enabled');
-    expect(f.requests).to.include(`/gh/containerd/containerd/releases/download/v${VERSIONS.containerd}/containerd-${VERSIONS.containerd}-linux-amd64.tar.gz.sha256sum`);
+    expect(f().requests).to.include(`/gh/containerd/containerd/releases/download/v${VERSIONS.containerd}/containerd-${VERSIONS.containerd}-linux-amd64.tar.gz.sha256sum`);
     // The unit is valid for systemd (real systemd-analyze inside the root).
     const verify = await sb.exec(['systemd-analyze', 'verify', '--man=no', '/etc/systemd/system/containerd.service']);
     expect(verify.status, verify.output).to.equal(0);
@@ -67,11 +55,11 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
   it('refuses containerd 2.x on RHEL 8 and writes the version 3 config for 2.x on RHEL 9', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const refused = await sb.runStep('containerd.sh', contractEnv(f, { RHEL_VERSION: '8', CONTAINERD_VERSION: VERSIONS.containerd2 }));
+    const refused = await sb.runStep('containerd.sh', contractEnv(f(), { RHEL_VERSION: '8', CONTAINERD_VERSION: VERSIONS.containerd2 }));
     expect(refused.status).to.not.equal(0);
     expect(refused.stderr).to.include(`CONTAINERD_VERSION=${VERSIONS.containerd2} needs glibc 2.34`);
     expect(sb.exists('/usr/bin/containerd')).to.equal(false);
-    const env = contractEnv(f, { RHEL_VERSION: '9', CONTAINERD_VERSION: VERSIONS.containerd2 });
+    const env = contractEnv(f(), { RHEL_VERSION: '9', CONTAINERD_VERSION: VERSIONS.containerd2 });
     await ok(sb, 'containerd.sh', env);
     const config = sb.read('/etc/containerd/config.toml');
     expect(config).to.match(/^version = 3$/m).and.match(/^SystemdCgroup = true$/m);
@@ -81,11 +69,11 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
   it('takes containerd, runc and CNI plugins from the binary bucket mirror when PULL_CNI_FROM_GITHUB=false', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const env = contractEnv(f, { PULL_CNI_FROM_GITHUB: 'false', GITHUB_BASE_URL: 'http://127.0.0.1:9/unreachable' });
-    const before = f.requests.length;
+    const env = contractEnv(f(), { PULL_CNI_FROM_GITHUB: 'false', GITHUB_BASE_URL: 'http://127.0.0.1:9/unreachable' });
+    const before = f().requests.length;
     await ok(sb, 'containerd.sh', env);
     await ok(sb, 'cni-plugins.sh', env);
-    const made = f.requests.slice(before);
+    const made = f().requests.slice(before);
     expect(made).to.include(`/s3/amazon-eks/github/opencontainers/runc/releases/download/v${VERSIONS.runc}/runc.sha256sum`);
     expect(made).to.include(`/s3/amazon-eks/github/containernetworking/plugins/releases/download/${VERSIONS.cni}/cni-plugins-linux-amd64-${VERSIONS.cni}.tgz`);
     expect(made.filter((p) => p.startsWith('/gh/'))).to.deep.equal([]);
@@ -114,7 +102,7 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
   it('fails naming the artifact when a checksum is wrong, with nothing installed', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const result = await sb.runStep('kubernetes.sh', contractEnv(f, { BINARY_BUCKET_NAME: BAD_BUCKET }));
+    const result = await sb.runStep('kubernetes.sh', contractEnv(f(), { BINARY_BUCKET_NAME: BAD_BUCKET }));
     expect(result.status).to.not.equal(0);
     expect(result.stderr).to.match(/checksum mismatch for aws-iam-authenticator: expected 0{64}, got [0-9a-f]{64}/);
     for (const path of ['/usr/bin/kubelet', '/usr/bin/aws-iam-authenticator', '/etc/eks/image-credential-provider/ecr-credential-provider']) {
@@ -124,13 +112,13 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
   });
 
   describe('with a lock file (PINNED_SHA256_FILE)', () => {
-    const published = (name: string) => readFileSync(join(f.www, 's3', 'amazon-eks', VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64', `${name}.sha256`), 'utf8').split(' ')[0];
+    const published = (name: string) => readFileSync(join(f().www, 's3', 'amazon-eks', VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64', `${name}.sha256`), 'utf8').split(' ')[0];
     const pinned = (digests: Record<string, string>) => Object.entries(digests).map(([file, digest]) => `${digest}  ${file}\n`).join('');
     const run = async (content: string) => {
       const sb = fresh();
       await ok(sb, 'rootfs.sh');
       writeFileSync(sb.path('/var/lib/eks-build/generated/pinned-sha256.txt'), content);
-      return { sb, result: await sb.runStep('kubernetes.sh', contractEnv(f, { PINNED_SHA256_FILE: '/var/lib/eks-build/generated/pinned-sha256.txt' })) };
+      return { sb, result: await sb.runStep('kubernetes.sh', contractEnv(f(), { PINNED_SHA256_FILE: '/var/lib/eks-build/generated/pinned-sha256.txt' })) };
     };
     const names = ['kubelet', 'ecr-credential-provider', 'aws-iam-authenticator'];
 
