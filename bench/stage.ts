@@ -10,10 +10,11 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from '
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createSigner, type Signer } from '../src/rehearse/signer.ts';
 import { artifactsFor, originUrl } from '../src/stage/artifacts.ts';
 import { redHatCatalog } from '../test/support/images.ts';
 import { FAKE_CREDENTIALS, startMoto, type Moto } from '../test/support/moto.ts';
-import { publishRelease, RELEASE, versionWords } from '../test/stage/fixture.ts';
+import { awsCliBase, publishRelease, RELEASE, SSM_REGION, trustedKeys, versionWords } from '../test/stage/fixture.ts';
 import { GitHubStandIn } from '../test/stage/standins.ts';
 import { writeSection } from './results-section.ts';
 
@@ -25,12 +26,12 @@ const MIRROR = 'bench-mirror';
 const REGION = 'us-west-2';
 const MiB = 1024 * 1024;
 /** Sizes close to the real 1.28 amd64 artifacts (uncompressed binaries, release tarballs), in MiB. */
-const SIZES_MIB: Record<string, number> = { kubelet: 56, kubectl: 28, 'aws-iam-authenticator': 20, 'ecr-credential-provider': 16, cni: 48, containerd: 36, runc: 12 };
+const SIZES_MIB: Record<string, number> = { kubelet: 56, kubectl: 28, 'aws-iam-authenticator': 20, 'ecr-credential-provider': 16, cni: 48, containerd: 36, runc: 12, 'aws-cli': 60, 'ssm-agent': 28 };
 /** The same set scaled down and up, for peak memory as artifacts grow (ours, cold). */
 const SCALES = [0.25, 1, 2];
 const RUNS = 3;
-/** AWS CLI calls the reference makes: 4 per bucket artifact (2 down, 2 up), 2 per GitHub one (uploads; curl downloads). */
-const CLI_CALLS = 4 * 4 + 3 * 2;
+/** AWS CLI calls the reference makes: 4 per bucket artifact (2 down, 2 up), 2 per HTTP one (uploads; curl downloads). */
+const CLI_CALLS = 5 * 4 + 4 * 2;
 
 const started = performance.now();
 const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
@@ -88,7 +89,13 @@ async function randomFile(path: string, size: number): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
 
-const sizeKey = (file: string): string => (file.startsWith('cni-') ? 'cni' : file.startsWith('containerd-') ? 'containerd' : file.startsWith('runc') ? 'runc' : file);
+const sizeKey = (file: string): string =>
+  file.startsWith('cni-') ? 'cni' : file.startsWith('containerd-') ? 'containerd' : file.startsWith('runc') ? 'runc' : file.startsWith('awscli-') ? 'aws-cli' : file.startsWith('amazon-ssm-agent') ? 'ssm-agent' : file;
+const filesOf = (arch: string): string[] => [
+  'kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider',
+  `cni-plugins-linux-${arch}-${RELEASE.cni}.tgz`, `containerd-${RELEASE.containerd}-linux-${arch}.tar.gz`, `runc.${arch}`,
+  `awscli-exe-linux-${arch === 'amd64' ? 'x86_64' : 'aarch64'}.zip`, 'amazon-ssm-agent.rpm',
+];
 
 async function clearMirror(s3: S3Client): Promise<void> {
   for (;;) {
@@ -120,12 +127,16 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-stage-'));
   let moto: Moto | undefined;
   let gh: GitHubStandIn | undefined;
+  let signer: Signer | undefined;
   const rows: Row[] = [];
   const load = [loadavg()[0]];
   try {
     log('starting moto_server and the GitHub stand-in');
     moto = await startMoto({ amis: redHatCatalog() });
     gh = await GitHubStandIn.start();
+    // The AWS CLI and SSM agent stand-ins are signed by a throw-away key both approaches trust.
+    signer = createSigner(work);
+    const keysDir = trustedKeys(join(work, 'keys'), signer);
     const s3 = new S3Client({
       region: REGION,
       endpoint: moto.endpoint,
@@ -143,6 +154,8 @@ async function main(): Promise<void> {
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
       AWS_PAGER: '',
       GITHUB_BASE_URL: gh.endpoint,
+      AWSCLI_BASE_URL: awsCliBase(gh),
+      STAGE_KEYS_DIR: keysDir,
       STAGE_PROGRESS_MS: '0',
     };
 
@@ -153,19 +166,19 @@ async function main(): Promise<void> {
       // The amd64 files are what is staged; arm64 gets tiny stand-ins (published, never measured).
       const sizes = new Map<string, number>();
       for (const arch of ['amd64', 'arm64']) {
-        for (const f of ['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider', `cni-plugins-linux-${arch}-${RELEASE.cni}.tgz`, `containerd-${RELEASE.containerd}-linux-${arch}.tar.gz`, `runc.${arch}`]) {
+        for (const f of filesOf(arch)) {
           const size = arch === 'amd64' ? Math.round(SIZES_MIB[sizeKey(f)] * scale * MiB) : 1024;
           if (arch === 'amd64') sizes.set(f, size);
           await randomFile(join(bucketDir, `${arch}-${f}`), size);
         }
       }
       const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-      log(`scale ${scale}: ${(total / MiB).toFixed(0)} MiB in 7 artifacts; seeding moto and the stand-in`);
+      log(`scale ${scale}: ${(total / MiB).toFixed(0)} MiB in ${sizes.size} artifacts; seeding moto and the stand-in`);
       await moto.reset();
       await s3.send(new CreateBucketCommand({ Bucket: SOURCE, CreateBucketConfiguration: { LocationConstraint: REGION } }));
       await s3.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: REGION } }));
       gh.assets.clear();
-      await publishRelease(s3, SOURCE, gh, (file, arch) => ({ file: join(bucketDir, `${arch}-${file}`) }));
+      await publishRelease(s3, SOURCE, gh, (file, arch) => ({ file: join(bucketDir, `${arch}-${file}`) }), { signer, scratch: join(work, `signed-${scale}`) });
 
       const words = ['1.28', `binary_bucket_name=${MIRROR}`, `binary_bucket_region=${REGION}`, `kubernetes_version=${RELEASE.version}`, `kubernetes_build_date=${RELEASE.date}`, ...versionWords];
       const ours = async (label: string, extraEnv: Record<string, string>, opts: { cold: boolean }) => {
@@ -181,9 +194,10 @@ async function main(): Promise<void> {
       const reference = async () => {
         await clearMirror(s3);
         const manifest = join(work, 'manifest.txt');
-        const specs = artifactsFor({ kubernetesVersion: RELEASE.version, buildDate: RELEASE.date, binaryArch: 'amd64', cniPluginVersion: RELEASE.cni, containerdVersion: RELEASE.containerd, runcVersion: RELEASE.runc, sourceBucket: { name: SOURCE, region: REGION } });
-        const loc = (o: (typeof specs)[number]['origin']) => (o.kind === 's3' ? `s3://${o.bucket}/${o.key}` : originUrl(o, gh!.endpoint));
-        writeFileSync(manifest, specs.map((s) => `${loc(s.origin)} ${loc(s.checksumOrigin)} ${s.file} ${s.key} ${s.checksumKey}\n`).join(''));
+        const specs = artifactsFor({ kubernetesVersion: RELEASE.version, buildDate: RELEASE.date, binaryArch: 'amd64', cniPluginVersion: RELEASE.cni, containerdVersion: RELEASE.containerd, runcVersion: RELEASE.runc, sourceBucket: { name: SOURCE, region: REGION }, ssmRegion: SSM_REGION });
+        const loc = (o: (typeof specs)[number]['origin']) => (o.kind === 's3' ? `s3://${o.bucket}/${o.key}` : originUrl(o, { github: gh!.endpoint, awsCli: awsCliBase(gh!) }));
+        const check = (s: (typeof specs)[number]) => (s.verification.kind === 'pgp-signature' ? `pgp:${join(keysDir, s.verification.keyFile)}` : 'sha256');
+        writeFileSync(manifest, specs.map((s) => `${loc(s.origin)} ${loc(s.checksumOrigin)} ${s.file} ${s.key} ${s.checksumKey} ${check(s)}\n`).join(''));
         const run = await timed('bash', [join(here, 'reference-stage.sh'), cli, moto!.endpoint, MIRROR, join(work, 'ref'), manifest], env, root);
         log(`  reference: ${fmtS(run.wallMs)}, peak RSS ${fmtMiB(run.maxRssKb)}`);
         return run;
@@ -211,6 +225,7 @@ async function main(): Promise<void> {
   } finally {
     await gh?.stop();
     await moto?.stop();
+    signer?.dispose();
     rmSync(work, { recursive: true, force: true });
   }
   load.push(loadavg()[0]);
@@ -249,9 +264,9 @@ Generated by \`tsx bench/stage.ts\` on ${new Date().toISOString().replace(/\.[0-
 
 ## Method
 
-- One configuration (Kubernetes ${RELEASE.version}, amd64): 7 artifacts — kubelet, kubectl, aws-iam-authenticator, ecr-credential-provider from the source bucket; CNI plugins, containerd, runc from the GitHub stand-in — each with its published checksum file, random (incompressible) content of realistic size (${Object.entries(SIZES_MIB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}) at scale 1.
+- One configuration (Kubernetes ${RELEASE.version}, amd64): 9 artifacts — kubelet, kubectl, aws-iam-authenticator, ecr-credential-provider from the source bucket; CNI plugins, containerd, runc from the GitHub stand-in, each with its published checksum file; the AWS CLI v2 installer (a second HTTP site) and the SSM agent RPM (an amazon-ssm bucket), each with a detached PGP signature checked with gpg — random (incompressible) content of realistic size (${Object.entries(SIZES_MIB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}) at scale 1.
 - **Ours** = \`node --import tsx scripts/stage.ts 1.28 binary_bucket_name=… kubernetes_version=… kubernetes_build_date=…\` (so discovery costs nothing; the source AMI lookup still runs), a fresh process per run: hashes while streaming to the cache, uploads from the cache (files ≥ 64 MiB in 16 MiB parts), \`STAGE_CONCURRENCY\` artifacts at a time. "Cold" = empty cache and empty mirror.
-- **Reference** = \`bench/reference-stage.sh\`: for each artifact in turn, \`aws s3 cp\` or \`curl\` the file and its checksum file to disk, \`sha256sum\`, compare, \`aws s3 cp\` both to the mirror.
+- **Reference** = \`bench/reference-stage.sh\`: for each artifact in turn, \`aws s3 cp\` or \`curl\` the file and its checksum file (or signature) to disk, \`sha256sum\` and compare (or \`gpg --verify\`), \`aws s3 cp\` both to the mirror.
 - **Wall** = process start to exit under \`/usr/bin/time -v\`; median of ${RUNS} at scale 1 (min–max). **Throughput** = artifact bytes / wall (every artifact is downloaded once and uploaded once). **Peak RSS** = GNU time's maximum resident set size, i.e. of the largest single process (for the reference, one \`aws\` Python process).
 
 ## Results (scale 1)

@@ -20,6 +20,8 @@ export interface LockedArtifact {
   /** Keys in the mirror bucket. */
   key: string;
   checksumKey: string;
+  /** sha256-file (the default): checksumKey is a published checksum file; pgp-signature: a detached signature. */
+  verifiedBy?: 'sha256-file' | 'pgp-signature';
   sha256: string;
   size: number;
 }
@@ -56,6 +58,12 @@ const origin = {
       additionalProperties: false,
       required: ['kind', 'owner', 'repo', 'tag', 'asset'],
       properties: { kind: { const: 'github' }, owner: str, repo: str, tag: str, asset: str },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'asset'],
+      properties: { kind: { const: 'awscli' }, asset: str },
     },
   ],
 } as const;
@@ -102,7 +110,18 @@ export const lockSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['name', 'file', 'origin', 'url', 'checksumUrl', 'key', 'checksumKey', 'sha256', 'size'],
-        properties: { name: str, file: str, origin, url: str, checksumUrl: str, key: str, checksumKey: str, sha256, size: { type: 'integer', minimum: 0 } },
+        properties: {
+          name: str,
+          file: str,
+          origin,
+          url: str,
+          checksumUrl: str,
+          key: str,
+          checksumKey: str,
+          verifiedBy: { enum: ['sha256-file', 'pgp-signature'] },
+          sha256,
+          size: { type: 'integer', minimum: 0 },
+        },
       },
     },
   },
@@ -176,7 +195,7 @@ function describe(errors: ErrorObject[]): string[] {
           : e.keyword === 'const'
             ? `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`
             : e.keyword === 'discriminator'
-              ? `kind must be "s3" or "github"`
+              ? `kind must be "s3", "github" or "awscli"`
               : e.keyword === 'enum'
               ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
               : e.message ?? e.keyword;

@@ -11,7 +11,10 @@ import { ConfigError, ConfigErrors } from '../errors.ts';
 import { bucketArch } from '../resolve/kubernetes-build.ts';
 import { resolveKubernetes, resolveSourceAmi, type Log } from '../resolve/resolve.ts';
 import { configure } from '../variables/configure.ts';
-import { artifactsFor } from './artifacts.ts';
+import { repoPath } from '../paths.ts';
+import { requireGpg } from '../process/gpg.ts';
+import { processRunner, type Runner } from '../process/run.ts';
+import { artifactsFor, DEFAULT_BASE_URLS, type BaseUrls } from './artifacts.ts';
 import { ArtifactCache } from './cache.ts';
 import { StageError } from './errors.ts';
 import { LOCK_VERSION, writeLock, type BuildLock } from './lock.ts';
@@ -31,6 +34,9 @@ export const STAGE_ENV = {
   STAGE_RETRIES: 'attempts per request, the first included (default 6)',
   STAGE_PROGRESS_MS: 'progress line interval in ms (default 1000; 0 = none)',
   GITHUB_BASE_URL: 'GitHub (or a mirror of its release downloads) (default https://github.com)',
+  AWSCLI_BASE_URL: 'where awscli-exe-linux-<arch>.zip and its .sig are downloaded (default https://awscli.amazonaws.com)',
+  STAGE_SSM_REGION: 'region whose amazon-ssm-<region> bucket the SSM agent RPM is read from (default: aws_region)',
+  STAGE_KEYS_DIR: 'public keys the AWS CLI and SSM agent signatures are checked against (default provisioners/lib/keys, which the instance uses too)',
   GITHUB_TOKEN: 'sent as a bearer token to GITHUB_BASE_URL only; never logged',
   AWS_CA_BUNDLE: 'PEM file of extra CAs trusted for HTTPS (GitHub and S3)',
 } as const;
@@ -47,6 +53,8 @@ export interface StageRunDeps {
   retry?: Partial<RetryPolicy>;
   /** Multipart threshold and part size (tests, benchmark). */
   upload?: Partial<UploadOptions>;
+  /** Runs gpg (processRunner unless a test substitutes one). */
+  runner?: Runner;
   now?: () => Date;
 }
 
@@ -101,23 +109,29 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
   const concurrency = intEnv(env, 'STAGE_CONCURRENCY', 4, 1);
   const attempts = intEnv(env, 'STAGE_RETRIES', defaultRetry.attempts, 1);
   const progressMs = intEnv(env, 'STAGE_PROGRESS_MS', 1000, 0);
-  const githubBaseUrl = env.GITHUB_BASE_URL || 'https://github.com';
-  if (!/^https?:\/\/[^/]+/.test(githubBaseUrl)) problems.push(new ConfigError('GITHUB_BASE_URL', githubBaseUrl, 'an http(s) URL such as https://github.com'));
+  const baseUrls: BaseUrls = { github: env.GITHUB_BASE_URL || DEFAULT_BASE_URLS.github, awsCli: env.AWSCLI_BASE_URL || DEFAULT_BASE_URLS.awsCli };
+  if (!/^https?:\/\/[^/]+/.test(baseUrls.github)) problems.push(new ConfigError('GITHUB_BASE_URL', baseUrls.github, `an http(s) URL such as ${DEFAULT_BASE_URLS.github}`));
+  if (!/^https?:\/\/[^/]+/.test(baseUrls.awsCli)) problems.push(new ConfigError('AWSCLI_BASE_URL', baseUrls.awsCli, `an http(s) URL such as ${DEFAULT_BASE_URLS.awsCli}`));
+  const ssmRegion = env.STAGE_SSM_REGION || v.aws_region;
+  if (!partitionOf(ssmRegion)) problems.push(new ConfigError('STAGE_SSM_REGION', ssmRegion, 'a region listed in data/partitions.json'));
   if (problems.length) throw new ConfigErrors(problems);
+  const runner = deps.runner ?? processRunner;
+  await requireGpg(runner);
+  const keysDir = resolvePath(deps.cwd, env.STAGE_KEYS_DIR || repoPath('provisioners', 'lib', 'keys'));
 
   const caBundle = env.AWS_CA_BUNDLE ? readCaBundle(env.AWS_CA_BUNDLE) : undefined;
   const withCa = (client: S3Client) => quietStreamingWarning(caBundle ? trustCaBundle(client, caBundle) : client);
-  // The mirror is written with the caller's credentials; the source is read unsigned when it lies in
+  // The mirror is written with the caller's credentials; a source bucket is read unsigned when it lies in
   // another partition (the commercial bucket from GovCloud).
-  const unsigned = partitionOf(source.region) !== partitionOf(mirror.region);
+  const unsignedIn = (region: string) => partitionOf(region) !== partitionOf(mirror.region);
+  const unsigned = unsignedIn(source.region);
   const sourceClients = new Map<string, S3Client>();
   const sourceS3 = (_bucket: string, region: string) => {
-    const id = `${region}/${unsigned}`;
-    if (!sourceClients.has(id)) sourceClients.set(id, withCa(deps.s3(region, unsigned)));
-    return sourceClients.get(id)!;
+    if (!sourceClients.has(region)) sourceClients.set(region, withCa(deps.s3(region, unsignedIn(region))));
+    return sourceClients.get(region)!;
   };
   const mirrorS3 = withCa(deps.s3(mirror.region, false));
-  const http = new HttpClient({ token: env.GITHUB_TOKEN || undefined, caBundle, maxSockets: concurrency * 2 });
+  const http = new HttpClient({ token: env.GITHUB_TOKEN || undefined, tokenScope: baseUrls.github, caBundle, maxSockets: concurrency * 2 });
   const clients = { s3: (region: string) => sourceS3(source.name, region), ec2: deps.ec2 };
 
   try {
@@ -147,6 +161,7 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
       containerdVersion: values.containerd_version,
       runcVersion: values.runc_version,
       sourceBucket: source,
+      ssmRegion,
     });
     const cacheDir = resolvePath(deps.cwd, env.STAGE_CACHE_DIR || '.cache/artifacts');
     log(`Staging ${specs.length} artifacts into s3://${mirror.bucket} (${mirror.region}), ${concurrency} at a time; cache ${cacheDir}${unsigned ? `; reading s3://${source.name} unsigned` : ''}`);
@@ -160,7 +175,7 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
     let staged: StagedArtifact[];
     let seconds: number;
     try {
-      staged = await stageArtifacts(specs, { sourceS3, sourceUnsigned: unsigned, mirrorS3, http, cache: new ArtifactCache(cacheDir), githubBaseUrl, mirror, concurrency, retry, progress, upload: deps.upload });
+      staged = await stageArtifacts(specs, { sourceS3, sourceUnsigned: unsignedIn, mirrorS3, http, cache: new ArtifactCache(cacheDir), baseUrls, keysDir, runner, mirror, concurrency, retry, progress, upload: deps.upload, pinned: config.lock?.inputs.sha256ByFile });
     } finally {
       seconds = progress.stop();
     }
@@ -176,7 +191,7 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
       versions: { cni_plugin_version: values.cni_plugin_version, containerd_version: values.containerd_version, runc_version: values.runc_version },
       mirror,
       sourceAmi: { id: sourceAmi.id, name: sourceAmi.name, owner: sourceAmi.owner, region: values.aws_region },
-      artifacts: staged.map(({ name, file, origin, url, checksumUrl, key, checksumKey, sha256, size }) => ({ name, file, origin, url, checksumUrl, key, checksumKey, sha256, size })),
+      artifacts: staged.map(({ name, file, origin, url, checksumUrl, key, checksumKey, verifiedBy, sha256, size }) => ({ name, file, origin, url, checksumUrl, key, checksumKey, verifiedBy, sha256, size })),
     };
     const lockPath = resolvePath(deps.cwd, env.STAGE_LOCK_FILE || 'build.lock.json');
     writeLock(lockPath, lock);

@@ -36,8 +36,10 @@ export class RangeNotSatisfiable extends TransientError {
 // HTTP(S)
 
 export interface HttpOptions {
-  /** GITHUB_TOKEN: sent as Authorization to the configured host only, never across a redirect to another host. */
+  /** GITHUB_TOKEN: sent as Authorization only to URLs under tokenScope, never across a redirect to another host. */
   token?: string;
+  /** GITHUB_BASE_URL: the token goes to URLs below it and nowhere else (not to the AWS CLI site, say). */
+  tokenScope?: string;
   /** PEM bundle (AWS_CA_BUNDLE) trusted in addition to Node's roots. */
   caBundle?: string;
   /** Idle socket timeout. */
@@ -59,6 +61,7 @@ export class HttpClient {
   static fromEnv(env: NodeJS.ProcessEnv, maxSockets?: number): HttpClient {
     return new HttpClient({
       token: env.GITHUB_TOKEN || undefined,
+      tokenScope: env.GITHUB_BASE_URL || 'https://github.com',
       caBundle: env.AWS_CA_BUNDLE ? readCaBundle(env.AWS_CA_BUNDLE) : undefined,
       maxSockets,
     });
@@ -75,9 +78,11 @@ export class HttpClient {
 
   async get(url: string, offset: number, redirects = 5): Promise<Opened> {
     const origin = new URL(url).host;
+    const scope = this.options.tokenScope?.replace(/\/*$/, '/');
+    const authorized = Boolean(this.options.token) && scope !== undefined && url.startsWith(scope);
     let current = new URL(url);
     for (let hop = 0; hop <= redirects; hop++) {
-      const response = await this.request(current, offset, current.host === origin).catch((error: NodeJS.ErrnoException) => {
+      const response = await this.request(current, offset, authorized && current.host === origin).catch((error: NodeJS.ErrnoException) => {
         if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(error.code ?? '')) {
           throw new StageError(`${url}: the server's TLS certificate is not trusted (${error.code}: ${error.message}); set AWS_CA_BUNDLE to a PEM file with the CA that signed it.`);
         }
@@ -96,12 +101,12 @@ export class HttpClient {
     throw new StageError(`${url}: more than ${redirects} redirects`);
   }
 
-  private request(url: URL, offset: number, sameHost: boolean): Promise<IncomingMessage> {
+  private request(url: URL, offset: number, withToken: boolean): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') throw new StageError(`${url.origin}: only http and https URLs can be fetched`);
     const headers: Record<string, string> = { 'user-agent': 'rhel-eks-ami-stage', accept: 'application/octet-stream' };
     if (offset > 0) headers.range = `bytes=${offset}-`;
-    if (this.options.token && sameHost) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.token && withToken) headers.authorization = `Bearer ${this.options.token}`;
     this.requests++;
     return new Promise((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(url, { headers, agent: secure ? this.https : this.http }, resolve);

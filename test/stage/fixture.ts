@@ -1,10 +1,14 @@
 // A release as the stager sees it: EKS binaries in a source bucket in moto, CNI plugins, containerd and runc
-// on the GitHub stand-in, each with its published checksum file in the real formats.
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// on the GitHub stand-in, each with its published checksum file in the real formats; the AWS CLI installer
+// (on the same stand-in, under awscli/) and the SSM agent RPM (in amazon-ssm-<region>), each with a detached
+// signature by a throw-away key the test trusts through STAGE_KEYS_DIR.
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { EKS_BINARIES } from '../../src/stage/artifacts.ts';
+import type { Signer } from '../../src/rehearse/signer.ts';
+import { awsCliMirrorKey, EKS_BINARIES, SIGNING_KEYS, ssmAgentMirrorKey } from '../../src/stage/artifacts.ts';
 import type { GitHubStandIn } from './standins.ts';
 
 export const RELEASE = { version: '1.28.15', date: '2025-01-02', cni: 'v1.6.2', containerd: '1.7.27', runc: '1.2.6' };
@@ -12,9 +16,29 @@ export const RELEASE = { version: '1.28.15', date: '2025-01-02', cni: 'v1.6.2', 
 /** Build variables naming the release's GitHub versions (per-minor defaults could differ). */
 export const versionWords = [`cni_plugin_version=${RELEASE.cni}`, `containerd_version=${RELEASE.containerd}`, `runc_version=${RELEASE.runc}`];
 
+export interface PublishedFile {
+  key: string;
+  checksumKey: string;
+  sha256: string;
+  size: number;
+  /** Signed artifacts: the detached signature published beside them (and expected in the mirror). */
+  signature?: Buffer;
+}
+
 export interface Published {
-  /** By file name (kubelet, runc.amd64, …): the mirror key, the bytes' sha256 and size. */
-  files: Map<string, { key: string; checksumKey: string; sha256: string; size: number }>;
+  /** By file name (kubelet, runc.amd64, awscli-exe-linux-x86_64.zip …): the mirror key, the bytes' sha256 and size. */
+  files: Map<string, PublishedFile>;
+}
+
+/** Where the signed stand-ins live: the AWS CLI site on the GitHub stand-in, the SSM bucket in this region. */
+export const awsCliBase = (gh: GitHubStandIn): string => `${gh.endpoint}/awscli`;
+export const SSM_REGION = 'us-west-2';
+
+/** A keys directory trusting the signer in place of AWS's keys (for STAGE_KEYS_DIR). */
+export function trustedKeys(dir: string, signer: Signer): string {
+  mkdirSync(dir, { recursive: true });
+  for (const key of Object.values(SIGNING_KEYS)) writeFileSync(join(dir, key), signer.publicKey);
+  return dir;
 }
 
 export type Content = (file: string, arch: string) => { body?: Buffer; file?: string };
@@ -27,7 +51,11 @@ const hashOf = async (c: { body?: Buffer; file?: string }): Promise<{ sha256: st
 };
 
 /** Publishes the release for both architectures; returns what the mirror must end up holding per arch. */
-export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubStandIn, content: Content): Promise<Record<'amd64' | 'arm64', Published>> {
+export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubStandIn, content: Content, signed: { signer: Signer; scratch: string }): Promise<Record<'amd64' | 'arm64', Published>> {
+  const ssmBucket = `amazon-ssm-${SSM_REGION}`;
+  await s3.send(new CreateBucketCommand({ Bucket: ssmBucket, CreateBucketConfiguration: { LocationConstraint: SSM_REGION } })).catch((e: Error) => {
+    if (e.name !== 'BucketAlreadyOwnedByYou') throw e;
+  });
   const out = { amd64: { files: new Map() }, arm64: { files: new Map() } } as Record<'amd64' | 'arm64', Published>;
   const runcSums: string[] = [];
   for (const arch of ['amd64', 'arm64'] as const) {
@@ -56,6 +84,27 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
     await gh1(`containerd/containerd/releases/download/v${RELEASE.containerd}`, containerd, `${containerd}.sha256sum`, (sha) => `${sha}  ${containerd}\n`);
     const runcSha = await gh1(`opencontainers/runc/releases/download/v${RELEASE.runc}`, `runc.${arch}`, 'runc.sha256sum');
     runcSums.push(`${runcSha} *runc.${arch}`);
+    // Signed artifacts: the bytes on disk, then a detached signature over them.
+    const signedCopy = async (file: string) => {
+      const c = content(file, arch);
+      const path = join(signed.scratch, `${arch}-${file}`);
+      mkdirSync(signed.scratch, { recursive: true });
+      if (c.body) writeFileSync(path, c.body);
+      else copyFileSync(c.file!, path);
+      signed.signer.sign(path);
+      return { path, signature: readFileSync(`${path}.sig`), ...(await hashOf({ file: path })) };
+    };
+    const cli = `awscli-exe-linux-${arch === 'amd64' ? 'x86_64' : 'aarch64'}.zip`;
+    const zip = await signedCopy(cli);
+    gh.put(`awscli/${cli}`, { file: zip.path });
+    gh.put(`awscli/${cli}.sig`, zip.signature);
+    out[arch].files.set(cli, { key: awsCliMirrorKey(cli), checksumKey: awsCliMirrorKey(`${cli}.sig`), sha256: zip.sha256, size: zip.size, signature: zip.signature });
+    const rpm = await signedCopy('amazon-ssm-agent.rpm');
+    const ssmKey = `latest/linux_${arch}/amazon-ssm-agent.rpm`;
+    // Public like the real amazon-ssm-<region> buckets.
+    await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: ssmKey, Body: createReadStream(rpm.path), ContentLength: rpm.size, ACL: 'public-read' }));
+    await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: `${ssmKey}.sig`, Body: rpm.signature, ACL: 'public-read' }));
+    out[arch].files.set('amazon-ssm-agent.rpm', { key: ssmAgentMirrorKey(arch), checksumKey: `${ssmAgentMirrorKey(arch)}.sig`, sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
   }
   // One checksum file lists every runc asset, as runc's releases do.
   gh.put(`opencontainers/runc/releases/download/v${RELEASE.runc}/runc.sha256sum`, `${runcSums.join('\n')}\n`);

@@ -15,7 +15,8 @@ import { runStage, type StageRunDeps, type StageRunResult } from '../../src/stag
 import { redHatCatalog, RED_HAT_GOV } from '../support/images.ts';
 import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
 import { requireTool } from '../support/tools.ts';
-import { publishRelease, RELEASE, versionWords, type Published } from './fixture.ts';
+import { createSigner, type Signer } from '../../src/rehearse/signer.ts';
+import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from './fixture.ts';
 import { FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from './standins.ts';
 
 const SOURCE = 'amazon-eks';
@@ -31,6 +32,9 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   let direct: S3Client;
   let published: Record<'amd64' | 'arm64', Published>;
   let work: string;
+  let signer: Signer;
+  let keysDir: string;
+  let keep: string;
   const inflight = new Inflight();
   const saved = { ...process.env };
 
@@ -50,7 +54,11 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     // Sizes vary so that faults land mid-body; runc is the smallest, as in real releases.
     const sizes: Record<string, number> = { kubelet: 900_000, kubectl: 700_000, 'aws-iam-authenticator': 300_000, 'ecr-credential-provider': 250_000 };
     await direct.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
-    published = await publishRelease(direct, SOURCE, gh, (file) => ({ body: randomBody(sizes[file] ?? (file.startsWith('runc') ? 200_000 : 600_000)) }));
+    requireTool('gpg', 'signing and checking the AWS CLI and SSM agent stand-ins');
+    keep = mkdtempSync(join(tmpdir(), 'stage-keys-'));
+    signer = createSigner(keep);
+    keysDir = trustedKeys(join(keep, 'keys'), signer);
+    published = await publishRelease(direct, SOURCE, gh, (file) => ({ body: randomBody(sizes[file] ?? (file.startsWith('runc') ? 200_000 : 600_000)) }), { signer, scratch: join(keep, 'signed') });
   });
 
   beforeEach(async () => {
@@ -70,6 +78,8 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     await gh?.stop();
     await proxy?.stop();
     await moto?.stop();
+    signer?.dispose();
+    if (keep) rmSync(keep, { recursive: true, force: true });
   });
 
   async function clearMirror() {
@@ -92,7 +102,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const out: Outcome = { logs, lines };
     try {
       out.result = await runStage([...words, ...extraWords], {
-        env: { ...process.env, GITHUB_BASE_URL: gh.endpoint, STAGE_CACHE_DIR: join(work, 'cache'), STAGE_LOCK_FILE: join(work, 'build.lock.json'), STAGE_PROGRESS_MS: '0', ...env },
+        env: { ...process.env, GITHUB_BASE_URL: gh.endpoint, AWSCLI_BASE_URL: awsCliBase(gh), STAGE_KEYS_DIR: keysDir, STAGE_CACHE_DIR: join(work, 'cache'), STAGE_LOCK_FILE: join(work, 'build.lock.json'), STAGE_PROGRESS_MS: '0', ...env },
         log: (l) => logs.push(l),
         write: (l) => lines.push(l),
         s3: (region, unsigned) => s3Client(region, { unsigned }),
@@ -117,13 +127,14 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     return Buffer.from(await out.Body!.transformToByteArray());
   }
 
-  /** Every artifact of the arch in the mirror, byte-identical, with its published checksum file. */
+  /** Every artifact of the arch in the mirror, byte-identical, with its published checksum file or signature. */
   async function expectMirrorComplete(arch: 'amd64' | 'arm64' = 'amd64') {
     const keys = await mirrorKeys();
     for (const [file, p] of published[arch].files) {
       expect(keys, file).to.include.members([p.key, p.checksumKey]);
       expect(sha256(await mirrorObject(p.key)), `${file} in the mirror`).to.equal(p.sha256);
-      expect((await mirrorObject(p.checksumKey)).toString(), `${file} checksum file`).to.include(p.sha256);
+      if (p.signature) expect(sha256(await mirrorObject(p.checksumKey)), `${file} signature`).to.equal(sha256(p.signature));
+      else expect((await mirrorObject(p.checksumKey)).toString(), `${file} checksum file`).to.include(p.sha256);
     }
     expect(keys).to.have.length(published[arch].files.size * 2);
   }
@@ -145,14 +156,21 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     expect(lock.kubernetes).to.deep.equal({ version: RELEASE.version, buildDate: RELEASE.date, minor: '1.28' });
     expect(lock.mirror).to.deep.equal({ bucket: MIRROR, region: 'us-west-2' });
     expect(lock.sourceAmi.name).to.match(/^RHEL-9\.5\.0_HVM-20250115-x86_64/);
-    expect(lock.artifacts).to.have.length(7);
+    expect(lock.artifacts).to.have.length(9);
     for (const a of lock.artifacts) expect(a.sha256, a.file).to.equal(published.amd64.files.get(a.file)!.sha256);
     const kubelet = lock.artifacts.find((a) => a.name === 'kubelet')!;
     expect(kubelet.origin).to.deep.equal({ kind: 's3', bucket: SOURCE, region: 'us-west-2', key: `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet` });
     expect(kubelet.url).to.equal(`https://s3.us-west-2.amazonaws.com/${SOURCE}/${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet`);
     const pinned = lockedInputs(lock);
     expect(pinned.variables).to.include({ kubernetes_version: RELEASE.version, kubernetes_build_date: RELEASE.date, source_ami_id: lock.sourceAmi.id, binary_bucket_name: MIRROR, pull_cni_from_github: false });
-    expect(pinned.pinnedSha256File.trim().split('\n')).to.have.length(7);
+    expect(pinned.pinnedSha256File.trim().split('\n')).to.have.length(9);
+    // The AWS CLI and the SSM agent publish no checksum: their signature vouched for them, the lock pins them.
+    const cli = lock.artifacts.find((a) => a.name === 'aws-cli')!;
+    expect(cli).to.include({ file: 'awscli-exe-linux-x86_64.zip', key: 'awscli/awscli-exe-linux-x86_64.zip', checksumKey: 'awscli/awscli-exe-linux-x86_64.zip.sig', verifiedBy: 'pgp-signature', url: `${awsCliBase(gh)}/awscli-exe-linux-x86_64.zip` });
+    const ssm = lock.artifacts.find((a) => a.name === 'ssm-agent')!;
+    expect(ssm).to.include({ key: 'amazon-ssm-agent/latest/linux_amd64/amazon-ssm-agent.rpm', verifiedBy: 'pgp-signature' });
+    expect(ssm.origin).to.deep.equal({ kind: 's3', bucket: 'amazon-ssm-us-west-2', region: 'us-west-2', key: 'latest/linux_amd64/amazon-ssm-agent.rpm' });
+    expect(kubelet.verifiedBy).to.equal('sha256-file');
     // The summary table names every artifact.
     expect(lines.join('\n')).to.match(/artifact\s+size\s+sha256/);
     for (const a of lock.artifacts) expect(lines.join('\n')).to.include(a.name);
@@ -267,14 +285,14 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const { error, lines } = await stage();
     expect(gh.pendingFaults()).to.equal(0);
     expect(error?.message).to.match(/checksum mismatch for runc.*published sha256 [0-9a-f]{64}.*nothing of it was uploaded/s);
-    expect(error?.message).to.match(/^1 of 7 artifacts could not be staged/);
+    expect(error?.message).to.match(/^1 of 9 artifacts could not be staged/);
     expect(error?.message).to.not.include('\n');
     expect(error?.exitCode).to.equal(6);
     const keys = await mirrorKeys();
     expect(keys).to.not.include(p.key);
     expect(keys).to.not.include(p.checksumKey);
-    // The other six arrived; no lock is written for an incomplete set.
-    expect(keys).to.have.length(12);
+    // The other eight arrived; no lock is written for an incomplete set.
+    expect(keys).to.have.length(16);
     expect(existsSync(join(work, 'build.lock.json'))).to.equal(false);
     // Neither the cache nor the partial directory keeps the bad bytes.
     expect(readdirSync(join(work, 'cache', 'partial'))).to.deep.equal([]);
@@ -282,24 +300,67 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     void lines;
   });
 
+  it('a tampered AWS CLI installer fails its signature check: nothing of it reaches the mirror or the cache', async () => {
+    const cli = published.amd64.files.get('awscli-exe-linux-x86_64.zip')!;
+    gh.fault('awscli/awscli-exe-linux-x86_64.zip', { kind: 'replace', body: randomBody(cli.size) });
+    const { error } = await stage();
+    expect(gh.pendingFaults()).to.equal(0);
+    expect(error?.message).to.match(/aws-cli: signature check failed for awscli-exe-linux-x86_64\.zip from .* against aws-cli-v2\.asc \(BADSIG [0-9A-F]+ .*\); nothing of it was uploaded/);
+    expect(error?.exitCode).to.equal(6);
+    const keys = await mirrorKeys();
+    expect(keys).to.not.include(cli.key);
+    expect(keys).to.not.include(cli.checksumKey);
+    expect(readdirSync(join(work, 'cache', 'partial'))).to.deep.equal([]);
+    expect(readdirSync(join(work, 'cache', 'signed')), 'no signature index entry for refused bytes').to.not.include(sha256(cli.signature!));
+    // The SSM agent, checked the same way, arrived.
+    expect(keys).to.include(published.amd64.files.get('amazon-ssm-agent.rpm')!.key);
+  });
+
+  it('replaying a lock, a newer (validly signed) "latest" AWS CLI is refused: the lock pins its SHA-256', async () => {
+    const first = await stage();
+    expect(first.error, String(first.error?.message)).to.equal(undefined);
+    const path = 'awscli/awscli-exe-linux-x86_64.zip';
+    const original = { zip: gh.assets.get(path)!, sig: gh.assets.get(`${path}.sig`)! };
+    const newer = join(keep, 'newer.zip');
+    writeFileSync(newer, randomBody(5000));
+    signer.sign(newer);
+    gh.put(path, readFileSync(newer));
+    gh.put(`${path}.sig`, readFileSync(`${newer}.sig`));
+    try {
+      await clearMirror();
+      const replay = await stage([`lock=${first.result!.lockPath}`], { STAGE_LOCK_FILE: join(work, 'replayed.lock.json') });
+      expect(replay.error?.message).to.match(/awscli-exe-linux-x86_64\.zip: the lock file pins sha256 [0-9a-f]{64}, but .* now serves [0-9a-f]{64} \(validly signed: a newer release\)/);
+      expect(await mirrorKeys()).to.not.include(path);
+    } finally {
+      gh.put(path, original.zip);
+      gh.put(`${path}.sig`, original.sig);
+    }
+  });
+
   it('a GitHub rate limit (403, x-ratelimit-remaining: 0) fails at once with what to do', async () => {
     const reset = Math.floor(Date.now() / 1000) + 600;
     const limited = { kind: 'status' as const, status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: '{"message":"API rate limit exceeded"}' };
-    gh.fault(() => true, ...Array(20).fill(limited));
+    const fromGitHub = (_m: string, p: string) => !p.startsWith('awscli/');
+    gh.fault(fromGitHub, ...Array(20).fill(limited));
     const { error } = await stage();
     expect(error?.message).to.match(/GitHub rate limit reached.*x-ratelimit-remaining: 0.*until 20[0-9-]+T.*Set GITHUB_TOKEN/s);
     // Not retried: one request per GitHub artifact (its checksum file), three artifacts.
-    expect(gh.served).to.have.length(3);
+    expect(gh.served.filter((s) => fromGitHub(s.method, s.path))).to.have.length(3);
     expect((await mirrorKeys()).filter((k) => k.startsWith('github/'))).to.deep.equal([]);
   });
 
   it('GITHUB_TOKEN goes to the GitHub host only (not across a redirect) and is never written anywhere', async () => {
     const token = 'ghp_FAKE0TOKEN0FOR0TESTS0000000000000000';
     gh.redirectHost = 'localhost';
-    const { error, result, logs, lines } = await stage([], { GITHUB_TOKEN: token });
+    // The AWS CLI site on another host name (the same stand-in): outside GITHUB_BASE_URL, so no token.
+    const awsCliElsewhere = awsCliBase(gh).replace('127.0.0.1', 'localhost');
+    const { error, result, logs, lines } = await stage([], { GITHUB_TOKEN: token, AWSCLI_BASE_URL: awsCliElsewhere });
     expect(error, String(error?.message)).to.equal(undefined);
-    const first = gh.served.filter((s) => !s.path.startsWith('objects/'));
-    const redirected = gh.served.filter((s) => s.path.startsWith('objects/'));
+    const awsCli = gh.served.filter((s) => /^(objects\/)?awscli\//.test(s.path));
+    expect(awsCli.length).to.be.greaterThan(0);
+    expect(awsCli.every((s) => s.authorization === undefined), 'no token for the AWS CLI site').to.equal(true);
+    const first = gh.served.filter((s) => !s.path.startsWith('objects/') && !s.path.startsWith('awscli/'));
+    const redirected = gh.served.filter((s) => s.path.startsWith('objects/') && !s.path.startsWith('objects/awscli/'));
     expect(first.length).to.be.greaterThan(0);
     expect(redirected.length).to.equal(first.length);
     expect(first.every((s) => s.authorization === `Bearer ${token}`)).to.equal(true);
@@ -355,13 +416,15 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const gov = s3Client('us-gov-west-1');
     try {
       await gov.send(new CreateBucketCommand({ Bucket: 'gov-mirror', CreateBucketConfiguration: { LocationConstraint: 'us-gov-west-1' } })).catch(() => undefined);
-      const { error, result } = await stage(['binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'aws_region=us-gov-west-1']);
+      // The SSM agent from the commercial amazon-ssm bucket too (STAGE_SSM_REGION): unsigned, like the EKS bucket.
+      const { error, result } = await stage(['binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'aws_region=us-gov-west-1'], { STAGE_SSM_REGION: 'us-west-2' });
       expect(error, String(error?.message)).to.equal(undefined);
-      const sourceReads = proxy.served.filter((r) => r.path.startsWith(`/${SOURCE}`));
+      const sourceReads = proxy.served.filter((r) => r.path.startsWith(`/${SOURCE}`) || r.path.startsWith('/amazon-ssm-us-west-2/'));
       const mirrorWrites = proxy.served.filter((r) => /^\/gov-mirror\/[^?]/.test(r.path) && r.method === 'PUT');
       expect(sourceReads.length).to.be.greaterThan(8);
       expect(sourceReads.every((r) => r.authorization === undefined), 'source reads are unsigned').to.equal(true);
-      expect(mirrorWrites.length).to.equal(14);
+      expect(sourceReads.some((r) => r.path.startsWith('/amazon-ssm-us-west-2/latest/linux_amd64/amazon-ssm-agent.rpm'))).to.equal(true);
+      expect(mirrorWrites.length).to.equal(18);
       expect(mirrorWrites.every((r) => /^AWS4-HMAC-SHA256 /.test(r.authorization ?? '')), 'mirror writes are signed').to.equal(true);
       expect(result!.lock.sourceAmi).to.include({ owner: RED_HAT_GOV, region: 'us-gov-west-1' });
       expect(result!.lock.mirror).to.deep.equal({ bucket: 'gov-mirror', region: 'us-gov-west-1' });
@@ -426,6 +489,8 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const env = {
       ...process.env,
       GITHUB_BASE_URL: gh.endpoint,
+      AWSCLI_BASE_URL: awsCliBase(gh),
+      STAGE_KEYS_DIR: keysDir,
       STAGE_CACHE_DIR: join(work, 'cache'),
       STAGE_PROGRESS_MS: '100',
       STAGE_CONCURRENCY: '3',
@@ -433,10 +498,10 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const ok = await runScript(words, env, work);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout.trim().split('\n').pop()).to.equal('lock=build.lock.json');
-    expect(ok.stderr).to.match(/^staging: [0-9]+\/7 done, .* moved at .*\/s \| .*(download|upload)/m);
+    expect(ok.stderr).to.match(/^staging: [0-9]+\/9 done, .* moved at .*\/s \| .*(download|upload)/m);
     expect(ok.stderr).to.match(/^artifact +size +sha256/m);
-    expect(ok.stderr).to.match(/7 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
-    expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(7);
+    expect(ok.stderr).to.match(/9 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
+    expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(9);
 
     gh.delayMs = proxy.delayMs = 0;
     rmSync(join(work, 'cache'), { recursive: true });
@@ -444,7 +509,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     gh.fault('runc.amd64', { kind: 'replace', body: randomBody(1000) });
     const bad = await runScript(words, { ...env, STAGE_LOCK_FILE: 'other.lock.json' }, work);
     expect(bad.code, bad.stderr).to.equal(6);
-    expect(bad.stderr).to.match(/^error: 1 of 7 artifacts could not be staged/m);
+    expect(bad.stderr).to.match(/^error: 1 of 9 artifacts could not be staged/m);
     expect(bad.stderr).to.match(/runc: checksum mismatch for runc/);
     expect(bad.stderr).to.not.match(/at .*\.ts:[0-9]+/); // no stack trace for a user-facing failure
     expect(existsSync(join(work, 'other.lock.json'))).to.equal(false);

@@ -32,7 +32,7 @@ describe('stage: published checksum files', () => {
 
 describe('stage: artifact list', () => {
   it('names the real release assets and the contract key layout', () => {
-    const specs = artifactsFor({ kubernetesVersion: '1.28.15', buildDate: '2024-11-22', binaryArch: 'arm64', cniPluginVersion: 'v1.6.2', containerdVersion: '1.7.27', runcVersion: '1.2.6', sourceBucket: { name: 'amazon-eks', region: 'us-west-2' } });
+    const specs = artifactsFor({ kubernetesVersion: '1.28.15', buildDate: '2024-11-22', binaryArch: 'arm64', cniPluginVersion: 'v1.6.2', containerdVersion: '1.7.27', runcVersion: '1.2.6', sourceBucket: { name: 'amazon-eks', region: 'us-west-2' }, ssmRegion: 'us-gov-west-1' });
     expect(specs.map((s) => s.key)).to.deep.equal([
       '1.28.15/2024-11-22/bin/linux/arm64/kubelet',
       '1.28.15/2024-11-22/bin/linux/arm64/kubectl',
@@ -41,11 +41,19 @@ describe('stage: artifact list', () => {
       'github/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-arm64-v1.6.2.tgz',
       'github/containerd/containerd/releases/download/v1.7.27/containerd-1.7.27-linux-arm64.tar.gz',
       'github/opencontainers/runc/releases/download/v1.2.6/runc.arm64',
+      'awscli/awscli-exe-linux-aarch64.zip',
+      'amazon-ssm-agent/latest/linux_arm64/amazon-ssm-agent.rpm',
     ]);
     expect(specs.map((s) => s.checksumKey.split('/').pop())).to.deep.equal([
       'kubelet.sha256', 'kubectl.sha256', 'aws-iam-authenticator.sha256', 'ecr-credential-provider.sha256',
       'cni-plugins-linux-arm64-v1.6.2.tgz.sha256', 'containerd-1.7.27-linux-arm64.tar.gz.sha256sum', 'runc.sha256sum',
+      'awscli-exe-linux-aarch64.zip.sig', 'amazon-ssm-agent.rpm.sig',
     ]);
+    // Signed artifacts come from the AWS CLI site and the build region's SSM bucket, checked by signature.
+    const [cli, ssm] = specs.slice(-2);
+    expect(cli.origin).to.deep.equal({ kind: 'awscli', asset: 'awscli-exe-linux-aarch64.zip' });
+    expect(ssm.origin).to.deep.equal({ kind: 's3', bucket: 'amazon-ssm-us-gov-west-1', region: 'us-gov-west-1', key: 'latest/linux_arm64/amazon-ssm-agent.rpm' });
+    expect(specs.map((s) => s.verification.kind)).to.deep.equal([...Array(7).fill('sha256-file'), 'pgp-signature', 'pgp-signature']);
   });
 
   it('uses the S3 domain of the partition (data/partitions.json)', () => {
