@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the SSM agent RPM from the regional amazon-ssm-<region> bucket after checking its detached
-# PGP signature (.sig) against the SSM agent public key committed in provisioners/lib/keys/amazon-ssm-agent.asc.
+# Installs the SSM agent RPM from the regional amazon-ssm-<region> bucket (or the binary bucket's
+# amazon-ssm-agent/ when from_mirror) after checking its detached PGP signature (.sig) against the SSM agent
+# public key committed in provisioners/lib/keys/amazon-ssm-agent.asc, and, replaying a lock, its SHA-256.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/provisioner-contract.md)}/lib/common.sh"
@@ -8,15 +9,18 @@ source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/pro
 source "${WORK_DIR}/lib/fetch.sh"
 begin_step ssm-agent
 require_env AWS_REGION BINARY_ARCH
-require_defined BINARY_BUCKET_ENDPOINT
+require_one_of PULL_CNI_FROM_GITHUB true false
+require_defined BINARY_BUCKET_NAME BINARY_BUCKET_REGION BINARY_BUCKET_ENDPOINT
 
 dir=$(scratch_dir ssm-agent)
-url=$(s3_object_url "amazon-ssm-${AWS_REGION}" "${AWS_REGION}" "latest/linux_${BINARY_ARCH}/amazon-ssm-agent.rpm")
+path="latest/linux_${BINARY_ARCH}/amazon-ssm-agent.rpm"
+url=$(s3_object_url "amazon-ssm-${AWS_REGION}" "${AWS_REGION}" "${path}")
 rpm_file="${dir}/amazon-ssm-agent.rpm"
 
-step "download ${url}" download "${url}" "${rpm_file}"
-step "download ${url}.sig" download "${url}.sig" "${rpm_file}.sig"
+step "download amazon-ssm-agent.rpm" download_upstream_or_mirror "${url}" "amazon-ssm-agent/${path}" "${rpm_file}"
+step "download amazon-ssm-agent.rpm.sig" download_upstream_or_mirror "${url}.sig" "amazon-ssm-agent/${path}.sig" "${rpm_file}.sig"
 step "check the package signature" verify_pgp "${WORK_DIR}/lib/keys/amazon-ssm-agent.asc" \
   "${rpm_file}.sig" "${rpm_file}" "the SSM agent package"
+step "check the package against the lock" verify_pinned "${rpm_file}" amazon-ssm-agent.rpm
 step "dnf install the SSM agent" dnf install -y "${rpm_file}"
 step "enable amazon-ssm-agent.service" systemctl enable amazon-ssm-agent.service

@@ -31,22 +31,38 @@ s3_object_url() {
   fi
 }
 
-# download_from_bucket KEY DEST : anonymous HTTPS read of the binary bucket; a private mirror that
-# refuses anonymous reads is read with the AWS CLI and the instance role (never forwarded credentials).
+# download_from_bucket KEY DEST : anonymous HTTPS read of the binary bucket; a private mirror that refuses
+# anonymous reads is read signed with the instance role (lib/s3-get.py; never forwarded credentials). Not
+# the AWS CLI: the AWS CLI installer itself comes from here.
 download_from_bucket() {
-  local key=$1 dest=$2 url
+  local key=$1 dest=$2 url python
   url=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${key}")
   if curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
-    --connect-timeout 20 --output "${dest}" "${url}"; then
+    --connect-timeout 20 --output "${dest}" "${url}" 2>/dev/null; then
     return 0
   fi
-  command -v aws >/dev/null || die "download failed: ${url} (and no AWS CLI to retry with the instance role)"
-  log "anonymous read of ${url} failed; retrying with the instance role"
-  local endpoint_args=()
-  [[ -z ${BINARY_BUCKET_ENDPOINT} ]] || endpoint_args=(--endpoint-url "${BINARY_BUCKET_ENDPOINT}")
-  aws s3 cp --only-show-errors --region "${BINARY_BUCKET_REGION}" "${endpoint_args[@]}" \
-    "s3://${BINARY_BUCKET_NAME}/${key}" "${dest}" ||
-    die "download failed: s3://${BINARY_BUCKET_NAME}/${key}"
+  rm -f "${dest}"
+  python=$(command -v python3 || command -v /usr/libexec/platform-python) ||
+    die "download failed: ${url} (anonymous read refused, and no python3 to sign the request with the instance role)"
+  log "anonymous read of ${url} refused; reading it signed with the instance role"
+  "${python}" "${WORK_DIR}/lib/s3-get.py" "${url}" "${BINARY_BUCKET_REGION}" "${dest}" ||
+    die "download failed: s3://${BINARY_BUCKET_NAME}/${key} (anonymous and signed with the instance role)"
+}
+
+# from_mirror : true when every download comes from the binary bucket (PULL_CNI_FROM_GITHUB=false, the
+# mirror `make stage` fills) rather than from GitHub, the AWS CLI site and the amazon-ssm buckets.
+from_mirror() {
+  [[ ${PULL_CNI_FROM_GITHUB} == false ]]
+}
+
+# download_upstream_or_mirror URL MIRROR_KEY DEST : URL normally; MIRROR_KEY of the binary bucket from_mirror.
+download_upstream_or_mirror() {
+  local url=$1 key=$2 dest=$3
+  if from_mirror; then
+    download_from_bucket "${key}" "${dest}"
+  else
+    download "${url}" "${dest}"
+  fi
 }
 
 # download_release_asset OWNER REPO TAG ASSET DEST : a GitHub release asset, or its mirror in the binary
@@ -54,11 +70,7 @@ download_from_bucket() {
 download_release_asset() {
   local owner=$1 repo=$2 tag=$3 asset=$4 dest=$5
   local path="${owner}/${repo}/releases/download/${tag}/${asset}"
-  if [[ ${PULL_CNI_FROM_GITHUB} == true ]]; then
-    download "${GITHUB_BASE_URL%/}/${path}" "${dest}"
-  else
-    download_from_bucket "github/${path}" "${dest}"
-  fi
+  download_upstream_or_mirror "${GITHUB_BASE_URL%/}/${path}" "github/${path}" "${dest}"
 }
 
 # expected_sha256 SUMS_FILE ASSET : the digest for ASSET from a checksum file. Accepts a bare digest,
@@ -102,6 +114,24 @@ verify_sha256() {
     die "checksum mismatch for ${asset}: expected ${expected}, got ${actual}"
   fi
   log "verified ${asset} (sha256 ${actual}${PINNED_SHA256_FILE:+, pinned by the lock})"
+}
+
+# verify_pinned FILE ASSET : replaying a lock (PINNED_SHA256_FILE), FILE must hash to the digest pinned for
+# ASSET; for artifacts vouched for by a signature, whose upstream "latest" moves. No lock, nothing to do.
+verify_pinned() {
+  local file=$1 asset=$2 pinned actual
+  [[ -n ${PINNED_SHA256_FILE:-} ]] || return 0
+  pinned=$(expected_sha256 "${PINNED_SHA256_FILE}" "${asset}") || {
+    rm -f "${file}"
+    die "${asset} is not in the lock's pinned checksums (${PINNED_SHA256_FILE})"
+  }
+  actual=$(sha256sum "${file}")
+  actual=${actual%% *}
+  if [[ ${actual} != "${pinned}" ]]; then
+    rm -f "${file}"
+    die "${asset} does not match the lock: pinned sha256 ${pinned}, got ${actual}"
+  fi
+  log "verified ${asset} (sha256 ${actual}, pinned by the lock)"
 }
 
 # verify_pgp KEY_FILE SIGNATURE FILE WHAT : detached signature check against one committed public key,

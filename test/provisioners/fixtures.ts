@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, normalize } from 'node:path';
+import { basename, dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { Sandbox, type SandboxOptions } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
@@ -161,6 +161,11 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
   spawnSync('zip', ['-qr', zip, 'aws'], { cwd: cli });
   if (!existsSync(zip)) throw new Error('zip failed to build the AWS CLI stand-in');
   sign(zip);
+
+  // The mirror `make stage` fills: the AWS CLI and the SSM agent (with signatures) in the binary bucket too.
+  const mirror = join(www, 's3', BUCKET);
+  for (const file of [zip, `${zip}.sig`]) cpSync(file, join(mirror, 'awscli', basename(file)));
+  for (const file of [ssm, `${ssm}.sig`]) cpSync(file, join(mirror, 'amazon-ssm-agent', 'latest', 'linux_amd64', basename(file)));
   return www;
 }
 

@@ -5,11 +5,15 @@
 // (RHEL only), dnf (RHEL only; installing the SSM RPM lays a small payload with its unit).
 // Real: systemctl mask/enable, sshd -t, gpg signature checks, curl over HTTPS to a test CA, unzip.
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { contractEnv, IPVS_MODULES, sandboxSuite } from './fixtures.ts';
 
 describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI, SSM agent', function () {
   this.timeout(120_000);
   const { f, fresh, ok } = sandboxSuite();
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
   it('writes ipvs.conf from IPVS_MODULES, loads every module with modprobe and checks them with lsmod', async () => {
     const sb = fresh();
@@ -94,6 +98,43 @@ describe('provisioners: kernel modules, RHEL networking, SELinux, sshd, AWS CLI,
     expect(result.status).to.not.equal(0);
     expect(result.stderr).to.include('PGP signature check failed for the AWS CLI v2 installer');
     expect(sb.exists('/usr/local/bin/aws')).to.equal(false);
+  });
+
+  it('from the mirror (PULL_CNI_FROM_GITHUB=false) the AWS CLI and the SSM agent come from the binary bucket only', async () => {
+    const sb = fresh();
+    sb.addPayload('amazon-ssm-agent', { 'usr/lib/systemd/system/amazon-ssm-agent.service': '[Unit]\nDescription=stand-in\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n' });
+    // Upstream is unreachable, as from an air-gapped subnet; a different region has no amazon-ssm bucket here.
+    const env = contractEnv(f(), { PULL_CNI_FROM_GITHUB: 'false', AWSCLI_BASE_URL: 'http://127.0.0.1:9/unreachable', AWS_REGION: 'us-gov-west-1' });
+    const before = f().requests.length;
+    await ok(sb, 'aws-cli.sh', env);
+    await ok(sb, 'ssm-agent.sh', env);
+    expect(f().requests.slice(before)).to.deep.equal([
+      '/s3/amazon-eks/awscli/awscli-exe-linux-x86_64.zip',
+      '/s3/amazon-eks/awscli/awscli-exe-linux-x86_64.zip.sig',
+      '/s3/amazon-eks/amazon-ssm-agent/latest/linux_amd64/amazon-ssm-agent.rpm',
+      '/s3/amazon-eks/amazon-ssm-agent/latest/linux_amd64/amazon-ssm-agent.rpm.sig',
+    ]);
+    expect((await sb.exec(['aws', '--version'])).stdout).to.match(/^aws-cli\/2\./);
+  });
+
+  it('replaying a lock, a validly signed AWS CLI or SSM agent that is not the pinned one is refused', async () => {
+    const sb = fresh();
+    const zip = readFileSync(join(f().www, 'awscli', 'awscli-exe-linux-x86_64.zip'));
+    const pinned = (digest: string) => {
+      mkdirSync(sb.path('/var/lib/eks-build/generated'), { recursive: true });
+      writeFileSync(sb.path('/var/lib/eks-build/generated/pinned-sha256.txt'), `${digest}  awscli-exe-linux-x86_64.zip\n`);
+      return contractEnv(f(), { PINNED_SHA256_FILE: '/var/lib/eks-build/generated/pinned-sha256.txt' });
+    };
+    const refused = await sb.runStep('aws-cli.sh', pinned('1'.repeat(64)));
+    expect(refused.status).to.not.equal(0);
+    expect(refused.stderr).to.include('verified the PGP signature of the AWS CLI v2 installer');
+    expect(refused.stderr).to.include(`awscli-exe-linux-x86_64.zip does not match the lock: pinned sha256 ${'1'.repeat(64)}, got ${sha256(zip)}`);
+    expect(sb.exists('/usr/local/bin/aws')).to.equal(false);
+    const missing = await sb.runStep('ssm-agent.sh', pinned(sha256(zip)));
+    expect(missing.status).to.not.equal(0);
+    expect(missing.stderr).to.include("amazon-ssm-agent.rpm is not in the lock's pinned checksums");
+    const result = await ok(sb, 'aws-cli.sh', pinned(sha256(zip)));
+    expect(result.stderr).to.include(`verified awscli-exe-linux-x86_64.zip (sha256 ${sha256(zip)}, pinned by the lock)`);
   });
 
   it('installs the SSM agent RPM after checking its signature, and enables it', async () => {

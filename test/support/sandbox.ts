@@ -24,7 +24,7 @@ const STUBS = join(REPO, 'rehearsal', 'stubs');
 /** Packages of the cached root. Changing the list changes the cache key. */
 export const ROOT_PACKAGES = [
   'systemd', 'systemd-sysv', 'openssh-server', 'kmod', 'iproute2', 'curl', 'ca-certificates', 'jq', 'gnupg',
-  'logrotate', 'unzip', 'procps',
+  'logrotate', 'unzip', 'procps', 'python3',
 ];
 const SUITE = 'bookworm';
 
