@@ -7,6 +7,12 @@ download() {
   curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
     --connect-timeout 20 --output "${dest}" "${url}" ||
     die "download failed: ${url}"
+  log_download "${url}" "${dest}"
+}
+
+# log_download URL DEST : where each artifact came from, for the build log (a mirror build shows only the mirror).
+log_download() {
+  log "downloaded $1 ($(stat -c %s "$2") bytes)"
 }
 
 # The S3 domain for a region (the binary bucket can sit in another partition than the build).
@@ -39,6 +45,7 @@ download_from_bucket() {
   url=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${key}")
   if curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
     --connect-timeout 20 --output "${dest}" "${url}" 2>/dev/null; then
+    log_download "${url}" "${dest}"
     return 0
   fi
   rm -f "${dest}"
@@ -47,6 +54,7 @@ download_from_bucket() {
   log "anonymous read of ${url} refused; reading it signed with the instance role"
   "${python}" "${WORK_DIR}/lib/s3-get.py" "${url}" "${BINARY_BUCKET_REGION}" "${dest}" ||
     die "download failed: s3://${BINARY_BUCKET_NAME}/${key} (anonymous and signed with the instance role)"
+  log_download "${url}" "${dest}"
 }
 
 # from_mirror : true when every download comes from the binary bucket (PULL_CNI_FROM_GITHUB=false, the

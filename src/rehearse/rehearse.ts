@@ -24,6 +24,8 @@ export interface RehearsalResult {
 }
 
 const KEY_PAIR = 'eks-ami-rehearsal';
+/** Where upstream downloads go in a mirror build (pull_cni_from_github=false): nowhere. */
+export const UNREACHABLE = 'http://127.0.0.1:9/upstream-is-unreachable-in-a-mirror-build';
 
 export async function rehearse(words: string[], runner: Runner, log: (line: string) => void): Promise<RehearsalResult> {
   // Bad input fails here, before anything starts.
@@ -79,6 +81,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     check();
 
     const bucketUrl = `${moto.endpoint}/${values.binary_bucket_name}`;
+    // A mirror build must need nothing but the mirror: upstream is a closed port, as from an air-gapped subnet.
+    const upstream = values.pull_cni_from_github ? { github: `${bucketUrl}/github`, awsCli: `${bucketUrl}/awscli` } : { github: UNREACHABLE, awsCli: UNREACHABLE };
     // SSH to the local target, and a short wait after its reboots (it is up again in a second or two).
     pipeline = await runPipeline([...words, 'ssh_interface=', 'reboot_pause=3s'], {
       runner,
@@ -87,7 +91,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       log,
       rehearsal: {
         communicator: { host: target.address, port: 22, keyPairName: KEY_PAIR, privateKeyFile: join(work, 'id_ed25519') },
-        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: `${bucketUrl}/github`, AWSCLI_BASE_URL: `${bucketUrl}/awscli` },
+        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: upstream.github, AWSCLI_BASE_URL: upstream.awsCli },
         libDir: lib,
       },
     });

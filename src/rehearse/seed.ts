@@ -1,6 +1,7 @@
 // What the emulator must hold for a rehearsal of a given configuration: the source image, the binary bucket
 // with stand-in artifacts (and an older build and a windows-only folder, so discovery really chooses), the
-// regional SSM agent bucket, and the key pair Packer logs in with.
+// regional SSM agent bucket (or, for a mirror build, the SSM agent in the binary bucket), and the key pair
+// Packer logs in with.
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ImportKeyPairCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { regionFacts } from '../data/partitions.ts';
 import { supportedMinors } from '../data/minors.ts';
 import { defaultSourceAmiFilter } from '../plan/plan.ts';
 import { bucketArch } from '../resolve/kubernetes-build.ts';
+import { SSM_MIRROR_PREFIX } from '../stage/artifacts.ts';
 import type { BuildVariables } from '../variables/declarations.ts';
 import type { CatalogImage } from './emulator.ts';
 import type { Signer } from './signer.ts';
@@ -82,11 +84,16 @@ export async function seedArtifacts(s3For: (region: string) => S3Client, values:
   writeFileSync(join(windowsOnly, 'kubelet.exe'), 'windows stand-in\n');
   githubReleases(bucketDir, join(workDir, 'scratch'), seed.versions);
   awsCliInstaller(bucketDir, join(workDir, 'scratch'), seed.versions, signer);
-  ssmAgent(ssmDir, seed.versions, signer);
   // Each bucket is created through a client of its own region (S3 checks the location constraint).
   const binaries = s3For(values.binary_bucket_region);
-  const ssm = s3For(values.aws_region);
   await createBucket(binaries, values.binary_bucket_name, values.binary_bucket_region);
+  if (!values.pull_cni_from_github) {
+    // A mirror build (what `make stage` leaves): the SSM agent in the binary bucket, no amazon-ssm bucket at all.
+    ssmAgent(join(bucketDir, SSM_MIRROR_PREFIX), seed.versions, signer);
+    return uploadTree(binaries, values.binary_bucket_name, bucketDir);
+  }
+  ssmAgent(ssmDir, seed.versions, signer);
+  const ssm = s3For(values.aws_region);
   await createBucket(ssm, `amazon-ssm-${values.aws_region}`, values.aws_region);
   return (await uploadTree(binaries, values.binary_bucket_name, bucketDir)) + (await uploadTree(ssm, `amazon-ssm-${values.aws_region}`, ssmDir));
 }

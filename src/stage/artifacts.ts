@@ -49,7 +49,9 @@ export const SIGNING_KEYS = { awsCli: 'aws-cli-v2.asc', ssmAgent: 'amazon-ssm-ag
 
 /** Mirror keys of the signed artifacts; provisioners/aws-cli.sh and ssm-agent.sh read the same. */
 export const awsCliMirrorKey = (asset: string): string => `awscli/${asset}`;
-export const ssmAgentMirrorKey = (binaryArch: string): string => `amazon-ssm-agent/latest/linux_${binaryArch}/amazon-ssm-agent.rpm`;
+/** The mirror keeps the amazon-ssm-<region> bucket's layout (latest/linux_<arch>/…) under this prefix. */
+export const SSM_MIRROR_PREFIX = 'amazon-ssm-agent';
+export const ssmAgentMirrorKey = (binaryArch: string): string => `${SSM_MIRROR_PREFIX}/latest/linux_${binaryArch}/amazon-ssm-agent.rpm`;
 
 /** Binaries of the EKS bucket a build installs (kubectl for the operator's convenience on the node). */
 export const EKS_BINARIES = ['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider'] as const;

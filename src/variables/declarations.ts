@@ -40,7 +40,7 @@ export const declarations = {
   pull_cni_from_github: boolean({
     group: 'Kubernetes',
     default: true,
-    description: 'Download CNI plugins, containerd and runc from GitHub releases; false reads them from the binary bucket.',
+    description: 'Download CNI plugins, containerd and runc from GitHub releases (and the AWS CLI and SSM agent from AWS); false reads every one of them from the binary bucket, as `make stage` fills it.',
   }),
   cni_plugin_version: string({
     group: 'Kubernetes',

@@ -101,7 +101,8 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     let dir = '';
     before(function () {
       requireTool('oscap', 'the STIG variant rehearsal (Debian: openscap-scanner, ssg-nondebian)');
-      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1']);
+      // Air-gapped, as GovCloud STIG builds usually are: everything from a mirror in the partition, upstream unreachable.
+      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1', 'binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'pull_cni_from_github=false']);
       output = result.output;
       expect(result.status, output.slice(-4000)).to.equal(0);
       dir = planDirFrom(output);
@@ -118,6 +119,15 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
       expect(plan).to.include({ partition: 'aws-us-gov', variant: 'stig', fips_endpoints: true });
       expect(plan.variables.encrypted).to.equal(true);
+    });
+
+    it('needs nothing but the mirror: every download from gov-mirror, upstream never reached', () => {
+      for (const key of ['awscli/awscli-exe-linux-x86_64.zip', 'amazon-ssm-agent/latest/linux_amd64/amazon-ssm-agent.rpm', 'github/opencontainers/runc/releases/download/']) {
+        expect(output).to.match(new RegExp(`/gov-mirror/${key.replace(/[.]/g, '\\.')}`), key);
+      }
+      expect(output).to.not.include('upstream-is-unreachable');
+      expect(output).to.not.include('amazon-ssm-us-gov-west-1');
+      expect(output).to.match(/verified the PGP signature of the AWS CLI v2 installer/).and.to.match(/verified the PGP signature of the SSM agent package/);
     });
   });
 
