@@ -96,50 +96,50 @@ expected_sha256() {
   return 1
 }
 
+# refuse FILE MESSAGE : deletes a download that failed a check, then fails the step with MESSAGE.
+refuse() {
+  rm -f "$1"
+  die "$2"
+}
+
+# require_digest FILE EXPECTED MESSAGE : FILE must hash to EXPECTED; else it is refused with "MESSAGE, got <actual>".
+require_digest() {
+  local file=$1 expected=$2 message=$3 actual
+  actual=$(sha256sum "${file}")
+  actual=${actual%% *}
+  [[ ${actual} == "${expected}" ]] || refuse "${file}" "${message}, got ${actual}"
+}
+
+# pinned_sha256 FILE ASSET : the digest the lock (PINNED_SHA256_FILE) pins for ASSET; FILE is refused when
+# the lock lists none. Call as pinned=$(pinned_sha256 …) || exit 1 (die only leaves the subshell).
+pinned_sha256() {
+  expected_sha256 "${PINNED_SHA256_FILE}" "$2" || refuse "$1" "$2 is not in the lock's pinned checksums (${PINNED_SHA256_FILE})"
+}
+
 # verify_sha256 FILE SUMS_FILE ASSET : on mismatch the file is deleted and the step fails naming ASSET.
 # With PINNED_SHA256_FILE (a build replaying a lock file), ASSET must be listed there, the published digest
 # must equal the pinned one, and the file must match it: nothing but the staged artifact is accepted.
 verify_sha256() {
-  local file=$1 sums=$2 asset=$3 expected actual pinned
-  expected=$(expected_sha256 "${sums}" "${asset}") || {
-    rm -f "${file}"
-    die "no SHA-256 for ${asset} in its published checksum file"
-  }
+  local file=$1 sums=$2 asset=$3 expected pinned
+  expected=$(expected_sha256 "${sums}" "${asset}") ||
+    refuse "${file}" "no SHA-256 for ${asset} in its published checksum file"
   if [[ -n ${PINNED_SHA256_FILE:-} ]]; then
-    pinned=$(expected_sha256 "${PINNED_SHA256_FILE}" "${asset}") || {
-      rm -f "${file}"
-      die "${asset} is not in the lock's pinned checksums (${PINNED_SHA256_FILE})"
-    }
-    if [[ ${pinned} != "${expected}" ]]; then
-      rm -f "${file}"
-      die "published checksum of ${asset} (${expected}) differs from the lock's pinned ${pinned}"
-    fi
+    pinned=$(pinned_sha256 "${file}" "${asset}") || exit 1
+    [[ ${pinned} == "${expected}" ]] ||
+      refuse "${file}" "published checksum of ${asset} (${expected}) differs from the lock's pinned ${pinned}"
   fi
-  actual=$(sha256sum "${file}")
-  actual=${actual%% *}
-  if [[ ${actual} != "${expected}" ]]; then
-    rm -f "${file}"
-    die "checksum mismatch for ${asset}: expected ${expected}, got ${actual}"
-  fi
-  log "verified ${asset} (sha256 ${actual}${PINNED_SHA256_FILE:+, pinned by the lock})"
+  require_digest "${file}" "${expected}" "checksum mismatch for ${asset}: expected ${expected}"
+  log "verified ${asset} (sha256 ${expected}${PINNED_SHA256_FILE:+, pinned by the lock})"
 }
 
 # verify_pinned FILE ASSET : replaying a lock (PINNED_SHA256_FILE), FILE must hash to the digest pinned for
 # ASSET; for artifacts vouched for by a signature, whose upstream "latest" moves. No lock, nothing to do.
 verify_pinned() {
-  local file=$1 asset=$2 pinned actual
+  local file=$1 asset=$2 pinned
   [[ -n ${PINNED_SHA256_FILE:-} ]] || return 0
-  pinned=$(expected_sha256 "${PINNED_SHA256_FILE}" "${asset}") || {
-    rm -f "${file}"
-    die "${asset} is not in the lock's pinned checksums (${PINNED_SHA256_FILE})"
-  }
-  actual=$(sha256sum "${file}")
-  actual=${actual%% *}
-  if [[ ${actual} != "${pinned}" ]]; then
-    rm -f "${file}"
-    die "${asset} does not match the lock: pinned sha256 ${pinned}, got ${actual}"
-  fi
-  log "verified ${asset} (sha256 ${actual}, pinned by the lock)"
+  pinned=$(pinned_sha256 "${file}" "${asset}") || exit 1
+  require_digest "${file}" "${pinned}" "${asset} does not match the lock: pinned sha256 ${pinned}"
+  log "verified ${asset} (sha256 ${pinned}, pinned by the lock)"
 }
 
 # verify_pgp KEY_FILE SIGNATURE FILE WHAT : detached signature check against one committed public key,

@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
 import type { Runner } from './run.ts';
 
-const MISSING = 'gpg is not installed; it checks the AWS CLI and SSM agent signatures (apt-get install gnupg / dnf install gnupg2).';
-
 /** Fails with what to install when gpg is missing: checked before anything is downloaded. */
 export async function requireGpg(runner: Runner): Promise<void> {
   const result = await runner.capture('gpg', ['--version']).catch(() => ({ exitCode: 127, stdout: '', stderr: '' }));
-  if (result.exitCode !== 0) throw new ToolError(MISSING);
+  if (result.exitCode !== 0) throw new ToolError('gpg is not installed; it checks the AWS CLI and SSM agent signatures (apt-get install gnupg / dnf install gnupg2).');
 }
 
 export type SignatureCheck = { valid: true; fingerprint: string } | { valid: false; reason: string };
@@ -20,13 +18,9 @@ export type SignatureCheck = { valid: true; fingerprint: string } | { valid: fal
 export async function verifyDetachedSignature(runner: Runner, keyFile: string, signatureFile: string, file: string): Promise<SignatureCheck> {
   const home = await mkdtemp(join(tmpdir(), 'eks-ami-gpg-'));
   try {
-    const gpg = (args: string[]) =>
-      runner.capture('gpg', ['--homedir', home, '--batch', '--no-tty', ...args]).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') throw new ToolError(MISSING);
-        throw error;
-      });
+    // requireGpg has run: a failure here is about the key or the signature, not a missing gpg.
+    const gpg = (args: string[]) => runner.capture('gpg', ['--homedir', home, '--batch', '--no-tty', ...args]);
     const imported = await gpg(['--import', keyFile]);
-    if (imported.exitCode === 127) throw new ToolError(MISSING);
     if (imported.exitCode !== 0) return { valid: false, reason: `cannot import the public key ${keyFile}: ${lastLine(imported.stderr)}` };
     const checked = await gpg(['--status-fd', '1', '--verify', signatureFile, file]);
     // VALIDSIG is printed only for a good signature by the imported key; exit 0 alone is not enough.

@@ -110,8 +110,9 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
   const attempts = intEnv(env, 'STAGE_RETRIES', defaultRetry.attempts, 1);
   const progressMs = intEnv(env, 'STAGE_PROGRESS_MS', 1000, 0);
   const baseUrls: BaseUrls = { github: env.GITHUB_BASE_URL || DEFAULT_BASE_URLS.github, awsCli: env.AWSCLI_BASE_URL || DEFAULT_BASE_URLS.awsCli };
-  if (!/^https?:\/\/[^/]+/.test(baseUrls.github)) problems.push(new ConfigError('GITHUB_BASE_URL', baseUrls.github, `an http(s) URL such as ${DEFAULT_BASE_URLS.github}`));
-  if (!/^https?:\/\/[^/]+/.test(baseUrls.awsCli)) problems.push(new ConfigError('AWSCLI_BASE_URL', baseUrls.awsCli, `an http(s) URL such as ${DEFAULT_BASE_URLS.awsCli}`));
+  for (const [name, key] of [['GITHUB_BASE_URL', 'github'], ['AWSCLI_BASE_URL', 'awsCli']] as const) {
+    if (!/^https?:\/\/[^/]+/.test(baseUrls[key])) problems.push(new ConfigError(name, baseUrls[key], `an http(s) URL such as ${DEFAULT_BASE_URLS[key]}`));
+  }
   const ssmRegion = env.STAGE_SSM_REGION || v.aws_region;
   if (!partitionOf(ssmRegion)) problems.push(new ConfigError('STAGE_SSM_REGION', ssmRegion, 'a region listed in data/partitions.json'));
   if (problems.length) throw new ConfigErrors(problems);

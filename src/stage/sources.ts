@@ -58,15 +58,6 @@ export class HttpClient {
     this.https = new HttpsAgent({ keepAlive: true, maxSockets, ...(options.caBundle ? { ca: [...rootCertificates, options.caBundle] } : {}) });
   }
 
-  static fromEnv(env: NodeJS.ProcessEnv, maxSockets?: number): HttpClient {
-    return new HttpClient({
-      token: env.GITHUB_TOKEN || undefined,
-      tokenScope: env.GITHUB_BASE_URL || 'https://github.com',
-      caBundle: env.AWS_CA_BUNDLE ? readCaBundle(env.AWS_CA_BUNDLE) : undefined,
-      maxSockets,
-    });
-  }
-
   source(url: string): Source {
     return { url, open: (offset) => this.get(url, offset) };
   }

@@ -120,21 +120,18 @@ describe('lifecycle: make all', function () {
   });
 
   it('checks every word before starting anything: build variables are validated, options are its own (exit 2)', () => {
-    const typo = runScript('all', ['dryrun=true']);
-    expect(typo.status).to.equal(2);
-    expect(typo.stderr).to.contain('dryrun="true" (command line) is not a build variable. Did you mean dry_run?');
-    const emulatorBuild = runScript('all', ['emulator=true']);
-    expect(emulatorBuild.status).to.equal(2);
-    expect(emulatorBuild.stderr).to.contain('only with dry_run=true');
-    const name = runScript('all', ['k8s=1.28', 'ami_name=x-y-z', 'dry_run=true']);
-    expect(name.status).to.equal(2);
-    expect(name.stderr).to.contain('unset when several cells are built');
-    const ours = runScript('all', ['job=2']);
-    expect(ours.status).to.equal(2);
-    expect(ours.stderr).to.contain('job="2" is not an option of make all. Did you mean jobs?');
-    const jobs = runScript('all', ['jobs=0']);
-    expect(jobs.status).to.equal(2);
-    expect(jobs.stderr).to.contain('jobs="0" is not allowed: a whole number ≥ 1 and ≤ 32');
+    const refused: [string[], string][] = [
+      [['dryrun=true'], 'dryrun="true" (command line) is not a build variable. Did you mean dry_run?'],
+      [['emulator=true'], 'only with dry_run=true'],
+      [['k8s=1.28', 'ami_name=x-y-z', 'dry_run=true'], 'unset when several cells are built'],
+      [['job=2'], 'job="2" is not an option of make all. Did you mean jobs?'],
+      [['jobs=0'], 'jobs="0" is not allowed: a whole number ≥ 1 and ≤ 32'],
+    ];
+    for (const [words, message] of refused) {
+      const result = runScript('all', words);
+      expect(result.status, words.join(' ')).to.equal(2);
+      expect(result.stderr).to.contain(message);
+    }
   });
 
   it('make all emulator=true dry_run=true: two real cells resolved, rendered and validated offline', function () {
