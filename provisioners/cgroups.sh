@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Boots RHEL 8 with the unified cgroup hierarchy (cgroup v2), which RHEL 9 already uses.
+# Boots RHEL 8 with the unified cgroup hierarchy (cgroup v2), which RHEL 9 uses by default and RHEL 10 only
+# supports; Kubernetes 1.35+ kubelet refuses cgroup v1.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/provisioner-contract.md)}/lib/common.sh"
 begin_step cgroups
-require_one_of RHEL_VERSION 8 9
+require_one_of RHEL_VERSION 8 9 10
 
 readonly cgroup_arg=systemd.unified_cgroup_hierarchy=1
 
-if [[ ${RHEL_VERSION} == 9 ]]; then
-  log "RHEL 9 boots cgroup v2 by default; kernel arguments unchanged"
+if [[ ${RHEL_VERSION} != 8 ]]; then
+  log "RHEL ${RHEL_VERSION} boots cgroup v2 by default; kernel arguments unchanged"
   exit 0
 fi
 

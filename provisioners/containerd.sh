@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs containerd and runc from their GitHub releases (or the binary bucket's mirror), checked
-# against the published SHA-256 files, writes /etc/containerd/config.toml and enables containerd.
+# against the published SHA-256 files, writes /etc/containerd/config.toml and the base runtime spec (open-file
+# limits for containers), and enables containerd.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/provisioner-contract.md)}/lib/common.sh"
@@ -9,20 +10,29 @@ source "${WORK_DIR}/lib/fetch.sh"
 begin_step containerd
 require_env CONTAINERD_VERSION RUNC_VERSION PAUSE_IMAGE BINARY_ARCH GITHUB_BASE_URL BINARY_BUCKET_NAME BINARY_BUCKET_REGION
 require_defined BINARY_BUCKET_ENDPOINT
-require_one_of RHEL_VERSION 8 9
+require_one_of RHEL_VERSION 8 9 10
 require_one_of PULL_CNI_FROM_GITHUB true false
 
-# containerd 2.x binaries need glibc >= 2.34: RHEL 9 only. RHEL 8 (glibc 2.28) stays on 1.7.
+# Which build of containerd, and which configuration schema. containerd's dynamically linked 2.x release builds
+# need a newer glibc than RHEL 8's 2.28, so RHEL 8 installs the project's static 2.x build
+# (containerd-static-<V>-linux-<arch>.tar.gz; src/stage/artifacts.ts containerdAsset() names the same asset).
+# RHEL 10 starts with Kubernetes minors that need containerd 2.x.
 case ${RHEL_VERSION}/${CONTAINERD_VERSION} in
-  8/1.7.* | 9/1.7.*) template=config-1.7.toml.tmpl ;;
-  9/2.*) template=config-2.toml.tmpl ;;
-  8/2.*) die "CONTAINERD_VERSION=${CONTAINERD_VERSION} needs glibc 2.34 (RHEL 9); RHEL 8 has glibc 2.28: use containerd 1.7.x" ;;
-  *) die "CONTAINERD_VERSION=${CONTAINERD_VERSION} is not supported on RHEL ${RHEL_VERSION}: use 1.7.x (or 2.x on RHEL 9)" ;;
+  8/1.7.* | 9/1.7.*) flavour="" template=config-1.7.toml.tmpl ;;
+  8/2.*) flavour=static- template=config-2.toml.tmpl ;;
+  9/2.* | 10/2.*) flavour="" template=config-2.toml.tmpl ;;
+  10/1.*) die "CONTAINERD_VERSION=${CONTAINERD_VERSION}: RHEL 10 images get containerd 2.x only; set containerd_version to a 2.x release" ;;
+  *) die "CONTAINERD_VERSION=${CONTAINERD_VERSION} is not supported on RHEL ${RHEL_VERSION}: use 1.7.x or 2.x" ;;
 esac
 [[ ${PAUSE_IMAGE} =~ ^[A-Za-z0-9._/:@-]+$ ]] || die "PAUSE_IMAGE=${PAUSE_IMAGE} is not an image reference"
 
+# Open-file limits of every container (the upstream EKS node's base runtime spec): without them containers
+# inherit containerd's LimitNOFILE=infinity, about a billion open files on RHEL 9.
+readonly nofile_soft=65536 nofile_hard=1048576
+readonly base_spec=/etc/containerd/base-runtime-spec.json
+
 dir=$(scratch_dir containerd)
-containerd_asset="containerd-${CONTAINERD_VERSION}-linux-${BINARY_ARCH}.tar.gz"
+containerd_asset="containerd-${flavour}${CONTAINERD_VERSION}-linux-${BINARY_ARCH}.tar.gz"
 runc_asset="runc.${BINARY_ARCH}"
 
 fetch_containerd() {
@@ -60,10 +70,30 @@ check_versions() {
 write_config() {
   local source="${WORK_DIR}/rootfs/etc/containerd/${template}"
   [[ -f ${source} ]] || die "${source} is missing"
-  install -d -m 0755 /etc/containerd /etc/containerd/certs.d
+  install -d -m 0755 /etc/containerd /etc/containerd/certs.d /etc/containerd/config.d
   sed "s|@PAUSE_IMAGE@|${PAUSE_IMAGE}|g" "${source}" >/etc/containerd/config.toml
   chmod 0644 /etc/containerd/config.toml
   grep -q '^SystemdCgroup = true$' /etc/containerd/config.toml || die "containerd config lacks SystemdCgroup = true"
+  grep -qF "base_runtime_spec = \"${base_spec}\"" /etc/containerd/config.toml || die "containerd config does not use ${base_spec}"
+}
+
+# containerd's own default OCI spec for this version (ctr oci spec), with RLIMIT_NOFILE set: containerd uses
+# base_runtime_spec instead of its defaults, so the file must be complete.
+write_base_runtime_spec() {
+  ctr oci spec |
+    jq --argjson soft "${nofile_soft}" --argjson hard "${nofile_hard}" \
+      '.process.rlimits = ([.process.rlimits[]? | select(.type != "RLIMIT_NOFILE")] + [{type: "RLIMIT_NOFILE", soft: $soft, hard: $hard}])' \
+      >"${base_spec}.partial" || {
+    rm -f "${base_spec}.partial"
+    die "could not write ${base_spec} from ctr oci spec"
+  }
+  jq -e '.ociVersion and .process and .linux' "${base_spec}.partial" >/dev/null || {
+    rm -f "${base_spec}.partial"
+    die "ctr oci spec did not give a complete OCI runtime spec"
+  }
+  mv "${base_spec}.partial" "${base_spec}"
+  chmod 0644 "${base_spec}"
+  log "${base_spec}: RLIMIT_NOFILE soft ${nofile_soft}, hard ${nofile_hard}"
 }
 
 step "download and verify ${containerd_asset}" fetch_containerd
@@ -71,4 +101,5 @@ step "download and verify ${runc_asset}" fetch_runc
 step "install containerd and runc" install_binaries
 step "check installed versions" check_versions
 step "write /etc/containerd/config.toml from ${template}" write_config
+step "write ${base_spec}" write_base_runtime_spec
 step "enable containerd.service" systemctl enable containerd.service

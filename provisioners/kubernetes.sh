@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs kubelet, ecr-credential-provider and aws-iam-authenticator from the EKS binary bucket.
-# All three are downloaded and checked against their .sha256 files before any is installed. The
+# Installs kubelet, ecr-credential-provider and (when the bucket has it) aws-iam-authenticator from the EKS
+# binary bucket. All are downloaded and checked against their .sha256 files before any is installed. The
 # kubelet unit (from rootfs) stays disabled until /etc/eks/bootstrap.sh runs on the node.
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -20,19 +20,30 @@ declare -A targets=(
   ["aws-iam-authenticator"]=/usr/bin/aws-iam-authenticator
 )
 order=(kubelet ecr-credential-provider aws-iam-authenticator)
+# Binaries a bucket may lack for a build: without aws-iam-authenticator, bootstrap.sh has the kubelet get its
+# token from the AWS CLI (aws eks get-token), which the image always carries.
+declare -A optional=(["aws-iam-authenticator"]=1)
+installed=()
 
 fetch_all() {
   local name
   for name in "${order[@]}"; do
-    download_from_bucket "${prefix}/${name}" "${dir}/${name}"
+    if ! bucket_read "${prefix}/${name}" "${dir}/${name}"; then
+      if [[ -n ${optional[${name}]:-} && ${BUCKET_READ_REASON} == *404* ]]; then
+        log "${name} is not in the bucket for this build (${BUCKET_READ_REASON}); it is optional: not installed"
+        continue
+      fi
+      die "download failed: s3://${BINARY_BUCKET_NAME}/${prefix}/${name} (${BUCKET_READ_REASON})"
+    fi
     download_from_bucket "${prefix}/${name}.sha256" "${dir}/${name}.sha256"
     verify_sha256 "${dir}/${name}" "${dir}/${name}.sha256" "${name}"
+    installed+=("${name}")
   done
 }
 
 install_all() {
   local name
-  for name in "${order[@]}"; do
+  for name in "${installed[@]}"; do
     install -D -o root -g root -m 0755 "${dir}/${name}" "${targets[${name}]}"
     log "installed ${targets[${name}]}"
   done

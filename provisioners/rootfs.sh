@@ -23,14 +23,28 @@ install_tree() {
 }
 
 step "install rootfs files" install_tree
+# Joins the node from NodeConfig user data at boot (does nothing for bootstrap.sh user data).
+step "enable eks-nodeconfig.service" systemctl enable eks-nodeconfig.service
+# Clears the CNI results cache at every boot, before containerd and kubelet start.
+step "enable cni-cache-reset.service" systemctl enable cni-cache-reset.service
 
 # Files the build generated on the host (docs/provisioner-contract.md): the max-pods table bootstrap.sh reads,
-# computed from EC2 DescribeInstanceTypes in the build region.
-install_generated() {
-  local table="${WORK_DIR}/generated/eni-max-pods.txt"
-  [[ -s ${table} ]] || die "${table} is missing or empty: the template uploads the generated max-pods table"
-  install -D -o root -g root -m 0644 "${table}" /etc/eks/eni-max-pods.txt
-  log "installed /etc/eks/eni-max-pods.txt ($(grep -cv '^#' "${table}") instance types)"
+# computed from EC2 DescribeInstanceTypes in the build region; the ECR account per region (bootstrap.sh's
+# pause image for another region) and the kubelet image credential provider configuration for this Kubernetes
+# minor, both rendered from data/ (src/render/image-files.ts) so the host side and the image share one source.
+install_generated_file() {
+  local name=$1 target=$2 source="${WORK_DIR}/generated/$1"
+  [[ -s ${source} ]] || die "${source} is missing or empty: the template uploads the build's generated/ files"
+  install -D -o root -g root -m 0644 "${source}" "${target}"
+  log "installed ${target} ($(grep -cv '^#' "${source}") lines)"
 }
 
-step "install the max-pods table" install_generated
+install_generated() {
+  install_generated_file eni-max-pods.txt /etc/eks/eni-max-pods.txt
+  install_generated_file ecr-accounts.txt /etc/eks/ecr-accounts.txt
+  install_generated_file ecr-credential-provider-config.json /etc/eks/image-credential-provider/config.json
+  jq -e '.providers[0].matchImages | length > 0' /etc/eks/image-credential-provider/config.json >/dev/null ||
+    die "/etc/eks/image-credential-provider/config.json has no matchImages"
+}
+
+step "install the generated files" install_generated

@@ -10,7 +10,7 @@ source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/pro
 # shellcheck source=lib/stig.sh
 source "${WORK_DIR}/lib/stig.sh"
 begin_step stig-remediate
-require_one_of RHEL_VERSION 8 9
+require_one_of RHEL_VERSION 8 9 10
 
 # One transaction from the RHEL repositories, signatures checked by their gpgcheck (never --nogpgcheck).
 step "dnf install openscap-scanner scap-security-guide" dnf install -y openscap-scanner scap-security-guide

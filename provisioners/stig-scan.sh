@@ -9,7 +9,7 @@ source "${WORK_DIR:?WORK_DIR is not set; the Packer template passes it (docs/pro
 # shellcheck source=lib/stig.sh
 source "${WORK_DIR}/lib/stig.sh"
 begin_step stig-scan
-require_one_of RHEL_VERSION 8 9
+require_one_of RHEL_VERSION 8 9 10
 min_score=${STIG_MIN_SCORE:-0}
 [[ ${min_score} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "STIG_MIN_SCORE=${min_score} is not a number (0 to 100; 0 = no threshold)"
 

@@ -62,7 +62,8 @@ await main(async () => {
   const minors = parsed.positional.filter((w) => /^[0-9]+\.[0-9]+$/.test(w));
   const stray = parsed.positional.filter((w) => !minors.includes(w));
   const build = parseArguments([...stray, ...parsed.rest], process.env);
-  const cells = filterCells(loadMatrix(), cellFilterFrom(values, minors));
+  const today = new Date();
+  const cells = filterCells(loadMatrix(undefined, { today, includeUnsupported: values.include_unsupported }), cellFilterFrom(values, minors), today);
   if (cells.length > 1 && parsed.rest.some((w) => canonicalName(w.split('=')[0]) === 'ami_name')) {
     throw new ConfigError('ami_name', parsed.rest.find((w) => w.startsWith('ami_name='))!.slice(9), 'unset when several cells are built (each needs its own name)');
   }

@@ -1,6 +1,5 @@
 #!/usr/bin/env tsx
 // `make 1.28 [name=value …]`: build (or with dry_run=true, plan) an EKS worker AMI.
-import 'zx/globals';
 import { defaultClients } from '../src/aws/default-clients.ts';
 import { main, stderrLog } from '../src/cli/main.ts';
 import { runPipeline } from '../src/pipeline.ts';

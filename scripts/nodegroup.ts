@@ -1,8 +1,9 @@
 #!/usr/bin/env tsx
-// `make nodegroup cluster=C ami=ami-… [node_role=arn:…] [format=cloudformation|eksctl] [apply=true] …`:
+// `make nodegroup cluster=C ami=ami-… [node_role=arn:…] [format=cloudformation|eksctl|karpenter] [apply=true] …`:
 // write a managed node group on the image (launch template with IMDSv2 only, encrypted root volume on the
-// image's root device, user data running /etc/eks/bootstrap.sh with the cluster's endpoint and CA) to
-// build/nodegroup/, and with apply=true create it (CloudFormation CreateStack, or `eksctl create nodegroup`).
+// image's root device, user data running /etc/eks/bootstrap.sh with the cluster's endpoint and CA), or a Karpenter
+// v1 EC2NodeClass with NodeConfig user data, to build/nodegroup/, and with apply=true create it (CloudFormation
+// CreateStack, `eksctl create nodegroup`, or `kubectl apply`).
 import { main, stderrLog } from '../src/cli/main.ts';
 import { processRunner } from '../src/process/run.ts';
 import { lifecycleClients } from '../src/lifecycle/aws.ts';

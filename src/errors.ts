@@ -10,6 +10,8 @@ export const EXIT = {
   template: 4,
   /** A required tool (packer) is missing or unusable. */
   tool: 5,
+  /** AWS refused a request: no or expired credentials, access denied, region not enabled, throttled. */
+  aws: 7,
   interrupted: 130,
 } as const;
 

@@ -54,6 +54,7 @@ begin_step() {
   STEP_STARTED=${SECONDS}
   log "started"
   trap 'finish_step $?' EXIT
+  confirm_reboot
 }
 
 finish_step() {
@@ -70,6 +71,23 @@ scratch_dir() {
   local dir="${WORK_DIR}/scratch/$1"
   install -d -m 0700 "${dir}"
   printf '%s\n' "${dir}"
+}
+
+# The kernel's id of the current boot: a new one after every restart (systemd-nspawn gives each container boot
+# its own, so the rehearsal's reboots count too).
+readonly BOOT_ID_FILE=/proc/sys/kernel/random/boot_id
+
+# confirm_reboot : the first step after reboot.sh checks that the instance really restarted (a new boot id)
+# before the reboot marker is removed; if it did not, the build stops here instead of going on unrebooted.
+confirm_reboot() {
+  local pending="${WORK_DIR}/reboot-pending" before now
+  [[ -f ${pending} ]] || return 0
+  before=$(<"${pending}")
+  now=$(cat "${BOOT_ID_FILE}" 2>/dev/null) || die "cannot read ${BOOT_ID_FILE} to confirm the reboot reboot.sh asked for"
+  [[ ${now} != "${before}" ]] ||
+    die "reboot.sh asked for a reboot ($(paste -sd ';' "${WORK_DIR}/reboot-required" 2>/dev/null)) but the instance has not restarted (boot id ${now} unchanged)"
+  rm -f "${WORK_DIR}/reboot-required" "${pending}"
+  log "reboot confirmed (boot id ${before} -> ${now})"
 }
 
 # mark_reboot REASON : asks reboot.sh to restart the instance before later steps run.

@@ -1,12 +1,35 @@
 # shellcheck shell=bash
 # Downloading build artifacts and checking them before anything is installed. Sourced after common.sh.
 
-# download URL DEST : fetches one file with retries; fails naming the URL.
+# http_get URL DEST : one GET with retries on transient errors. Sets HTTP_GET_CODE to the HTTP status (000 when
+# no answer came; HTTP_GET_ERROR then holds curl's message). DEST holds the body, whatever the status.
+http_get() {
+  local url=$1 dest=$2
+  HTTP_GET_CODE=$(curl --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
+    --connect-timeout 20 --output "${dest}" --write-out '%{http_code}' "${url}" 2>"${dest}.error") || true
+  HTTP_GET_CODE=${HTTP_GET_CODE:-000}
+  HTTP_GET_ERROR=$(tail -n 1 "${dest}.error" 2>/dev/null) || true
+  rm -f "${dest}.error"
+}
+
+# http_reason CODE : a few words for a failed request's outcome.
+http_reason() {
+  case $1 in
+    000) printf 'no answer (%s)' "${HTTP_GET_ERROR:-connection failed}" ;;
+    404) printf 'HTTP 404 not found' ;;
+    401 | 403) printf 'HTTP %s access denied' "$1" ;;
+    *) printf 'HTTP %s' "$1" ;;
+  esac
+}
+
+# download URL DEST : fetches one file with retries; fails naming the URL and what the server answered.
 download() {
   local url=$1 dest=$2
-  curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
-    --connect-timeout 20 --output "${dest}" "${url}" ||
-    die "download failed: ${url}"
+  http_get "${url}" "${dest}"
+  if [[ ${HTTP_GET_CODE} != 2?? ]]; then
+    rm -f "${dest}"
+    die "download failed: ${url}: $(http_reason "${HTTP_GET_CODE}")"
+  fi
   log_download "${url}" "${dest}"
 }
 
@@ -23,6 +46,7 @@ s3_domain_for_region() {
     us-isof-*) printf 'csp.hci.ic.gov' ;;
     us-iso-*) printf 'c2s.ic.gov' ;;
     eu-isoe-*) printf 'cloud.adc-e.uk' ;;
+    eusc-*) printf 'amazonaws.eu' ;;
     *) printf 'amazonaws.com' ;;
   esac
 }
@@ -37,24 +61,44 @@ s3_object_url() {
   fi
 }
 
-# download_from_bucket KEY DEST : anonymous HTTPS read of the binary bucket; a private mirror that refuses
-# anonymous reads is read signed with the instance role (lib/s3-get.py; never forwarded credentials). Not
-# the AWS CLI: the AWS CLI installer itself comes from here.
-download_from_bucket() {
-  local key=$1 dest=$2 url python
+# bucket_read KEY DEST : one object of the binary bucket, read anonymously first (the public amazon-eks bucket,
+# or a mirror whose policy allows the VPC); a mirror that refuses anonymous reads is read signed with the
+# instance role (lib/s3-get.py; never forwarded credentials). Not the AWS CLI: the AWS CLI installer itself
+# comes from here. Returns 0 when DEST was written; 1 when the object is not there (an anonymous 404, or a
+# signed 404/NoSuchKey); 2 for any other failure. BUCKET_READ_REASON says what each attempt was answered.
+bucket_read() {
+  local key=$1 dest=$2 url code python signed status=0
   url=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${key}")
-  if curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
-    --connect-timeout 20 --output "${dest}" "${url}" 2>/dev/null; then
+  BUCKET_READ_REASON=""
+  http_get "${url}" "${dest}"
+  code=${HTTP_GET_CODE}
+  if [[ ${code} == 2?? ]]; then
     log_download "${url}" "${dest}"
     return 0
   fi
   rm -f "${dest}"
-  python=$(command -v python3 || command -v /usr/libexec/platform-python) ||
-    die "download failed: ${url} (anonymous read refused, and no python3 to sign the request with the instance role)"
-  log "anonymous read of ${url} refused; reading it signed with the instance role"
-  "${python}" "${WORK_DIR}/lib/s3-get.py" "${url}" "${BINARY_BUCKET_REGION}" "${dest}" ||
-    die "download failed: s3://${BINARY_BUCKET_NAME}/${key} (anonymous and signed with the instance role)"
-  log_download "${url}" "${dest}"
+  BUCKET_READ_REASON="anonymous read: $(http_reason "${code}")"
+  # A bucket that lets anonymous readers in answers 404 for a missing key; a private one answers 403 whether or
+  # not the key exists, so only the signed read can tell.
+  [[ ${code} == 404 ]] && return 1
+  if ! python=$(command -v python3 || command -v /usr/libexec/platform-python); then
+    BUCKET_READ_REASON+="; no python3 to sign the request with the instance role"
+    return 2
+  fi
+  log "anonymous read of ${url} refused ($(http_reason "${code}")); reading it signed with the instance role"
+  signed=$("${python}" "${WORK_DIR}/lib/s3-get.py" "${url}" "${BINARY_BUCKET_REGION}" "${dest}" 2>&1) || status=$?
+  if ((status == 0)); then
+    log_download "${url}" "${dest}"
+    return 0
+  fi
+  BUCKET_READ_REASON+="; signed with the instance role: ${signed##*s3-get: }"
+  [[ ${status} == 4 && ${signed} =~ HTTP\ 404|NoSuchKey ]] && return 1
+  return 2
+}
+
+# download_from_bucket KEY DEST : bucket_read, failing the step with the reason when the object cannot be read.
+download_from_bucket() {
+  bucket_read "$1" "$2" || die "download failed: s3://${BINARY_BUCKET_NAME}/$1 (${BUCKET_READ_REASON})"
 }
 
 # from_mirror : true when every download comes from the binary bucket (PULL_CNI_FROM_GITHUB=false, the
@@ -143,18 +187,34 @@ verify_pinned() {
 }
 
 # verify_pgp KEY_FILE SIGNATURE FILE WHAT : detached signature check against one committed public key,
-# in a throw-away keyring so nothing else is trusted.
+# in a throw-away keyring so nothing else is trusted. A failure says gpg's verdict.
 verify_pgp() {
-  local key=$1 signature=$2 file=$3 what=$4 home status
+  local key=$1 signature=$2 file=$3 what=$4 home status verdict
   home=$(mktemp -d "${WORK_DIR}/gnupg.XXXXXX")
   gpg --homedir "${home}" --batch --quiet --import "${key}" 2>/dev/null ||
     die "cannot import the public key ${key} for ${what}"
-  if ! status=$(gpg --homedir "${home}" --batch --status-fd 1 --verify "${signature}" "${file}" 2>/dev/null) ||
-    ! grep -q '^\[GNUPG:\] VALIDSIG ' <<<"${status}"; then
-    rm -rf "${home}"
-    rm -f "${file}"
-    die "PGP signature check failed for ${what}"
-  fi
+  status=$(gpg --homedir "${home}" --batch --status-fd 1 --verify "${signature}" "${file}" 2>/dev/null) || true
   rm -rf "${home}"
+  if ! grep -q '^\[GNUPG:\] VALIDSIG ' <<<"${status}"; then
+    rm -f "${file}"
+    verdict=$(pgp_verdict "${status}" "${key}")
+    die "PGP signature check failed for ${what}: ${verdict}"
+  fi
   log "verified the PGP signature of ${what}"
+}
+
+# pgp_verdict GPG_STATUS KEY_FILE : gpg's status lines in words.
+pgp_verdict() {
+  local status=$1 key=$2
+  if grep -q '^\[GNUPG:\] BADSIG ' <<<"${status}"; then
+    printf 'BAD signature: the file does not match what %s signed (altered or truncated download)' "$(basename "${key}")"
+  elif grep -q '^\[GNUPG:\] NO_PUBKEY ' <<<"${status}"; then
+    printf 'signed by key %s, not by the key in %s' "$(awk '/^\[GNUPG:\] NO_PUBKEY / { print $3; exit }' <<<"${status}")" "$(basename "${key}")"
+  elif grep -q '^\[GNUPG:\] EXPKEYSIG \|^\[GNUPG:\] REVKEYSIG ' <<<"${status}"; then
+    printf 'the signing key in %s has expired or been revoked' "$(basename "${key}")"
+  elif grep -q '^\[GNUPG:\] NODATA ' <<<"${status}"; then
+    printf 'the signature file holds no OpenPGP signature'
+  else
+    printf 'gpg said: %s' "$(grep '^\[GNUPG:\]' <<<"${status}" | paste -sd ' ' | cut -c1-200)"
+  fi
 }

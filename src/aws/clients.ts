@@ -1,8 +1,10 @@
 // AWS clients. Endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
 // AWS_ENDPOINT_URL_EC2), so the same code talks to AWS or to a local emulator. Credentials come from the
 // default provider chain and are never copied anywhere.
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ec2Sdk, s3Sdk } from './sdk.ts';
+import { annotateFailures } from './failures.ts';
 
 export interface RequestCounter {
   requests: number;
@@ -12,7 +14,7 @@ export interface RequestCounter {
 
 /** An S3 client; `unsigned` reads a public bucket anonymously (e.g. the commercial bucket from GovCloud). */
 export function s3Client(region: string, opts: { unsigned?: boolean; counter?: RequestCounter } = {}): S3Client {
-  const client = new S3Client({
+  const client = new (s3Sdk().S3Client)({
     region,
     ...(opts.unsigned
       ? {
@@ -22,11 +24,11 @@ export function s3Client(region: string, opts: { unsigned?: boolean; counter?: R
       : {}),
   });
   if (opts.counter) countRequests(client, opts.counter);
-  return client;
+  return annotateFailures(client, region);
 }
 
 export function ec2Client(region: string): EC2Client {
-  return new EC2Client({ region });
+  return annotateFailures(new (ec2Sdk().EC2Client)({ region }), region);
 }
 
 /** The EC2 endpoint the SDK would use from the environment, for Packer's custom_endpoint_ec2 ('' = AWS). */

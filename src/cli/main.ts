@@ -1,4 +1,5 @@
 // Shared top of every entry script: run, print errors a user can act on, exit with a meaningful code.
+import { describeAwsFailure } from '../aws/failures.ts';
 import { ConfigErrors, UserError } from '../errors.ts';
 
 export async function main(run: () => Promise<number>): Promise<never> {
@@ -8,8 +9,9 @@ export async function main(run: () => Promise<number>): Promise<never> {
     code = await run();
   } catch (error) {
     if (error instanceof ConfigErrors && error.problems.length === 1) error = error.problems[0];
+    error = describeAwsFailure(error) ?? error;
     if (error instanceof UserError) {
-      const multi = error.message.includes('\n');
+      const multi = error instanceof ConfigErrors;
       console.error(multi ? `error: the configuration has problems; nothing was built:\n${error.message}` : `error: ${error.message}`);
       code = error.exitCode;
     } else {

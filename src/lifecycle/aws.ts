@@ -5,6 +5,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { annotateFailures } from '../aws/failures.ts';
 
 export interface LifecycleClients {
   ec2(region: string): EC2Client;
@@ -22,11 +23,11 @@ export function lifecycleClients(): LifecycleClients {
     return cache.get(key) as T;
   };
   return {
-    ec2: (region) => once(`ec2:${region}`, () => new EC2Client({ region })),
-    ssm: (region) => once(`ssm:${region}`, () => new SSMClient({ region })),
-    autoscaling: (region) => once(`asg:${region}`, () => new AutoScalingClient({ region })),
-    eks: (region) => once(`eks:${region}`, () => new EKSClient({ region })),
-    cloudformation: (region) => once(`cfn:${region}`, () => new CloudFormationClient({ region })),
+    ec2: (region) => once(`ec2:${region}`, () => annotateFailures(new EC2Client({ region }), region)),
+    ssm: (region) => once(`ssm:${region}`, () => annotateFailures(new SSMClient({ region }), region)),
+    autoscaling: (region) => once(`asg:${region}`, () => annotateFailures(new AutoScalingClient({ region }), region)),
+    eks: (region) => once(`eks:${region}`, () => annotateFailures(new EKSClient({ region }), region)),
+    cloudformation: (region) => once(`cfn:${region}`, () => annotateFailures(new CloudFormationClient({ region }), region)),
   };
 }
 

@@ -1,8 +1,9 @@
 // `make nodegroup cluster=C ami=AMI …`: an EKS managed node group on one of our images, as a CloudFormation stack
-// (launch template + AWS::EKS::Nodegroup) or an eksctl ClusterConfig. Both give the nodes IMDSv2 only (HttpTokens
-// required), an encrypted root volume on the image's own root device (DescribeImages; /dev/sda1 on RHEL), and user
-// data that runs /etc/eks/bootstrap.sh with the cluster's endpoint and CA (DescribeCluster), so nodes do not call
-// DescribeCluster at boot.
+// (launch template + AWS::EKS::Nodegroup) or an eksctl ClusterConfig, or a Karpenter v1 EC2NodeClass. All give the
+// nodes IMDSv2 only (HttpTokens required), an encrypted root volume on the image's own root device (DescribeImages;
+// /dev/sda1 on RHEL), and user data naming the cluster's endpoint and CA (DescribeCluster), so nodes do not call
+// DescribeCluster at boot: a script running /etc/eks/bootstrap.sh for node groups, NodeConfig for Karpenter (read
+// by the image's eks-nodeconfig.service, which runs bootstrap.sh with the same settings).
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, type Cluster } from '@aws-sdk/client-eks';
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -26,6 +27,8 @@ export interface NodegroupRequest {
   volumeType: string;
   kmsKeyId: string;
   kubeletExtraArgs: string;
+  /** Karpenter: instance profile name used instead of the node role. */
+  instanceProfile?: string;
 }
 
 /** What AWS told us about the cluster and the image. */
@@ -36,6 +39,7 @@ export interface NodegroupFacts {
   serviceIpv4Cidr?: string;
   clusterVersion?: string;
   clusterSubnets: string[];
+  clusterSecurityGroupId?: string;
   imageId: string;
   imageName: string;
   rootDeviceName: string;
@@ -71,6 +75,7 @@ export async function describeNodegroupFacts(clients: LifecycleClients, request:
     serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr,
     clusterVersion: cluster.version,
     clusterSubnets: cluster.resourcesVpcConfig?.subnetIds ?? [],
+    clusterSecurityGroupId: cluster.resourcesVpcConfig?.clusterSecurityGroupId || undefined,
     imageId: image.ImageId ?? request.ami,
     imageName: image.Name ?? '',
     rootDeviceName: image.RootDeviceName,
@@ -190,6 +195,81 @@ export function eksctlConfig(request: NodegroupRequest, facts: NodegroupFacts): 
     managedNodeGroups: [group],
   };
 }
+
+export type NodeConfigFacts = Pick<NodegroupFacts, 'clusterName' | 'endpoint' | 'certificateAuthority' | 'serviceIpv4Cidr' | 'imageId'>;
+
+/** Taint Karpenter v1 expects a node to register with; its own AMI families add it, with amiFamily Custom the user
+ *  data must (Karpenter removes it once it has synced the NodeClaim's labels and taints onto the node). */
+export const KARPENTER_UNREGISTERED_TAINT = { key: 'karpenter.sh/unregistered', effect: 'NoExecute' };
+
+/** MIME multipart user data with one NodeConfig (node.eks.aws/v1alpha1) part, as nodeadm reads it and the image's
+ *  eks-nodeconfig.service translates it into a bootstrap.sh call. */
+export function karpenterUserData(facts: NodeConfigFacts, kubeletExtraArgs = ''): string {
+  const nodeConfig = {
+    apiVersion: 'node.eks.aws/v1alpha1',
+    kind: 'NodeConfig',
+    spec: {
+      cluster: {
+        name: facts.clusterName,
+        apiServerEndpoint: facts.endpoint,
+        certificateAuthority: facts.certificateAuthority,
+        ...(facts.serviceIpv4Cidr ? { cidr: facts.serviceIpv4Cidr } : {}),
+      },
+      kubelet: {
+        config: { registerWithTaints: [KARPENTER_UNREGISTERED_TAINT] },
+        ...(kubeletExtraArgs ? { flags: [kubeletExtraArgs] } : {}),
+      },
+    },
+  };
+  return [
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="//"',
+    '',
+    '--//',
+    'Content-Type: application/node.eks.aws',
+    '',
+    `# Joins the EKS cluster ${facts.clusterName} (image ${facts.imageId}); read by eks-nodeconfig.service.`,
+    stringify(nodeConfig, { lineWidth: 0 }).trimEnd(),
+    '',
+    '--//--',
+    '',
+  ].join('\n');
+}
+
+/** Karpenter v1 EC2NodeClass for the image: amiFamily Custom passes the NodeConfig user data through verbatim. */
+export function karpenterNodeClass(request: NodegroupRequest, facts: NodegroupFacts): Record<string, unknown> {
+  const ebs: Record<string, unknown> = {
+    volumeSize: `${request.volumeSize}Gi`,
+    volumeType: request.volumeType,
+    encrypted: true,
+    deleteOnTermination: true,
+    ...(request.kmsKeyId ? { kmsKeyID: request.kmsKeyId } : {}),
+  };
+  const identity = request.instanceProfile
+    ? { instanceProfile: request.instanceProfile }
+    : { role: request.nodeRole.slice(request.nodeRole.lastIndexOf('/') + 1) };
+  return {
+    apiVersion: 'karpenter.k8s.aws/v1',
+    kind: 'EC2NodeClass',
+    metadata: { name: request.name.toLowerCase().replace(/_/g, '-') },
+    spec: {
+      amiFamily: 'Custom',
+      amiSelectorTerms: [{ id: facts.imageId }],
+      ...identity,
+      subnetSelectorTerms: request.subnets.map((id) => ({ id })),
+      securityGroupSelectorTerms: facts.clusterSecurityGroupId ? [{ id: facts.clusterSecurityGroupId }] : [{ tags: { 'karpenter.sh/discovery': facts.clusterName } }],
+      // IMDSv2 only. Hop limit 1 (Karpenter's default): the node's own agents (kubelet, VPC CNI, kube-proxy, the
+      // Pod Identity agent) use the host network; ordinary pods cannot reach the node role's credentials.
+      metadataOptions: { httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' },
+      blockDeviceMappings: [{ deviceName: facts.rootDeviceName, rootVolume: true, ebs }],
+      tags: { 'rhel-eks-ami/image': facts.imageId },
+      userData: karpenterUserData(facts, request.kubeletExtraArgs),
+    },
+  };
+}
+
+export const renderKarpenter = (doc: Record<string, unknown>): string =>
+  `# kubectl apply -f <this file>; then name it in a NodePool: spec.template.spec.nodeClassRef {group: karpenter.k8s.aws, kind: EC2NodeClass, name: ${(doc.metadata as { name: string }).name}}\n${stringify(doc, { lineWidth: 0 })}`;
 
 export const renderEksctl = (doc: Record<string, unknown>): string =>
   `# eksctl create nodegroup --config-file <this file>\n${stringify(doc, { lineWidth: 0 })}`;

@@ -66,6 +66,8 @@ export interface SweepPlan {
 }
 
 const refKey = (region: string, imageId: string) => `${region}/${imageId}`;
+/** Reference key standing for every image of a region (a reference that could not be resolved). */
+export const ANY_IMAGE = '*';
 
 export function cellOfTags(tags: Record<string, string>): Cell | undefined {
   const { kubernetes_version: version, rhel_release: release, arch, variant } = tags;
@@ -100,8 +102,8 @@ export function planSweep(inventory: Inventory, keep: number, regions: string[],
     const plan: CellPlan = { cell, keep: ordered.slice(0, keep), protectedImages: [], remove: [] };
     for (const build of ordered.slice(keep)) {
       for (const image of build.images) {
-        const reasons = inventory.references.get(refKey(image.region, image.imageId));
-        if (reasons?.length) plan.protectedImages.push({ image, reasons });
+        const reasons = [...(inventory.references.get(refKey(image.region, image.imageId)) ?? []), ...(inventory.references.get(refKey(image.region, ANY_IMAGE)) ?? [])];
+        if (reasons.length) plan.protectedImages.push({ image, reasons });
         else {
           removing.add(refKey(image.region, image.imageId));
           plan.remove.push({ image, snapshots: [], sharedSnapshots: [] });
@@ -150,6 +152,21 @@ function addReason(refs: References, region: string, imageId: string | undefined
   refs.set(key, list);
 }
 
+/**
+ * A `resolve:ssm:` parameter's value. Only ParameterNotFound means "names no image"; any other failure
+ * (AccessDenied, throttling, a network error) leaves the reference unknown, which the caller treats as in use.
+ */
+async function readParameter(clients: LifecycleClients, region: string, name: string): Promise<{ value?: string } | { unreadable: string }> {
+  try {
+    const out = await clients.ssm(region).send(new GetParameterCommand({ Name: name }));
+    return { value: out.Parameter?.Value };
+  } catch (error) {
+    const e = error as Error;
+    if (e.name === 'ParameterNotFound') return { value: undefined };
+    return { unreadable: `${e.name}: ${e.message}` };
+  }
+}
+
 /** Launch template versions → image ids; `resolve:ssm:` ids are looked up. Returns a resolver for version specs. */
 async function launchTemplateReferences(clients: LifecycleClients, region: string, refs: References) {
   const ec2 = clients.ec2(region);
@@ -168,18 +185,20 @@ async function launchTemplateReferences(clients: LifecycleClients, region: strin
     });
     for (const v of versions) {
       let image = v.LaunchTemplateData?.ImageId;
+      const where = `launch template ${id} (${lt.LaunchTemplateName}) version ${v.VersionNumber}`;
       if (image?.startsWith('resolve:ssm:')) {
         const parameter = image.slice('resolve:ssm:'.length);
-        const value = await clients
-          .ssm(region)
-          .send(new GetParameterCommand({ Name: parameter }))
-          .then((r) => r.Parameter?.Value)
-          .catch(() => undefined);
-        image = value;
+        const read = await readParameter(clients, region, parameter);
+        if ('unreadable' in read) {
+          // Fail closed: the parameter may name any image of the region, so every one of them counts as in use.
+          addReason(refs, region, ANY_IMAGE, `${where} refers to SSM parameter ${parameter}, which could not be read (${read.unreadable})`);
+          continue;
+        }
+        image = read.value;
       }
       if (!image) continue;
       imageOf.set(`${id}#${v.VersionNumber}`, image);
-      addReason(refs, region, image, `launch template ${id} (${lt.LaunchTemplateName}) version ${v.VersionNumber}`);
+      addReason(refs, region, image, where);
     }
   }
   const byName = new Map([...meta].map(([id, m]) => [m.name, id]));

@@ -1,6 +1,8 @@
 // Plan: the configuration plus everything resolved, with every derived value filled in. plan.json is this.
 import { resolve as resolvePath } from 'node:path';
+import { sourceImages } from '../data/catalog.ts';
 import { defaultInstanceType } from '../data/instance-types.ts';
+import { imageKubeProxyModes } from '../data/kube-proxy.ts';
 import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
 import { ResolutionError } from '../errors.ts';
 import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
@@ -26,11 +28,21 @@ export interface Plan {
   source_ami_id: string;
   source_ami_name: string;
   source_ami_owner: string;
+  /**
+   * The source image's EC2 boot mode ('' when it sets none: the instance type's default, legacy BIOS on x86_64 and
+   * UEFI on Graviton). amazon-ebs makes the AMI with CreateImage, so the AMI inherits it; see README "UEFI and NitroTPM".
+   */
+  source_ami_boot_mode: string;
   rhel_version: number;
   rhel_release: string;
   root_device_name: string;
   binary_bucket: { name: string; region: string; unsigned: boolean; kubelet_key: string };
   pause_image: string;
+  /**
+   * kube-proxy modes the image is ready for (data/kube-proxy-modes.json by RHEL major): ipvs everywhere, nftables
+   * where the kernel and nft are new enough. Also the AMI's kube_proxy_modes tag (comma-separated).
+   */
+  kube_proxy_modes: string[];
   /** ECR pulls go through ecr-fips endpoints (STIG variant, where the region has them). */
   fips_endpoints: boolean;
   variant: string;
@@ -52,7 +64,9 @@ export interface Plan {
   lock: { path: string; sha256: string } | null;
 }
 
-export const defaultSourceAmiFilter = (rhel: number, arch: string): string => `RHEL-${rhel}.*_HVM-*-${arch}-*`;
+/** Red Hat's name pattern (data/source-images.json): matches GA (RHEL-9.6.0_HVM_GA-…) and rebuild (RHEL-9.5.0_HVM-…) names. */
+export const defaultSourceAmiFilter = (rhel: number, arch: string): string =>
+  sourceImages.defaultNameFilter.replace('{rhel}', String(rhel)).replace('{arch}', arch);
 
 export function defaultAmiName(v: BuildVariables, minor: string, now: Date): string {
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -95,7 +109,7 @@ export function makePlan(input: PlanInput): Plan {
   v.source_ami_owners = v.source_ami_owners.length ? v.source_ami_owners : [facts.redHatOwner ?? sourceAmi.owner];
   v.source_ami_filter_name ||= defaultSourceAmiFilter(v.rhel_version, v.arch);
   v.ami_name ||= defaultAmiName(v, kubernetes.minor, now);
-  v.ami_description ||= `EKS worker for Kubernetes ${kubernetes.version} on RHEL ${sourceAmi.rhelRelease ?? v.rhel_version} (${v.arch}, ${v.variant}, kube-proxy IPVS ready)`;
+  v.ami_description ||= `EKS worker for Kubernetes ${kubernetes.version} on RHEL ${sourceAmi.rhelRelease ?? v.rhel_version} (${v.arch}, ${v.variant}, kube-proxy ${imageKubeProxyModes(v.rhel_version).join('/')} ready)`;
   // The STIG variant pulls through FIPS endpoints, only in regions that have them.
   const fipsEndpoints = v.variant === 'stig' && facts.ecrFips;
   v.pause_image ||= `${eksRegistry(facts, fipsEndpoints)}/eks/pause:${v.pause_image_tag}`;
@@ -114,11 +128,13 @@ export function makePlan(input: PlanInput): Plan {
     source_ami_id: sourceAmi.id,
     source_ami_name: sourceAmi.name,
     source_ami_owner: sourceAmi.owner,
+    source_ami_boot_mode: sourceAmi.bootMode ?? '',
     rhel_version: v.rhel_version,
     rhel_release: sourceAmi.rhelRelease ?? String(v.rhel_version),
     root_device_name: sourceAmi.rootDeviceName,
     binary_bucket: { name: v.binary_bucket_name, region: v.binary_bucket_region, unsigned: input.unsignedBucket, kubelet_key: kubernetes.kubeletKey },
     pause_image: v.pause_image,
+    kube_proxy_modes: imageKubeProxyModes(v.rhel_version),
     fips_endpoints: fipsEndpoints,
     variant: v.variant,
     dry_run: config.options.dry_run,
@@ -161,6 +177,7 @@ export function provisionerEnvironment(plan: Plan): Record<string, string> {
     RUNC_VERSION: v.runc_version,
     PAUSE_IMAGE: plan.pause_image,
     IPVS_MODULES: v.ipvs_modules.join(' '),
+    KUBE_PROXY_MODES: plan.kube_proxy_modes.join(' '),
     VARIANT: v.variant,
     STIG_MIN_SCORE: String(v.stig_min_score),
     // With a lock, every download must match the digests staged into it, not just its published checksum.

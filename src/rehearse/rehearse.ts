@@ -12,6 +12,7 @@ import { runPipeline, type PipelineResult } from '../pipeline.ts';
 import type { Runner } from '../process/run.ts';
 import { configure } from '../variables/configure.ts';
 import { startMoto, type Moto } from './emulator.ts';
+import { createInstanceProfile, MetadataStandIn } from './imds.ts';
 import { catalogFor, importKeyPair, seedArtifacts, seedPlan } from './seed.ts';
 import { createSigner, type Signer } from './signer.ts';
 import { requireRehearsalTools, Target } from './target.ts';
@@ -46,6 +47,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   };
 
   let moto: Moto | undefined;
+  let metadata: MetadataStandIn | undefined;
   let target: Target | undefined;
   let signer: Signer | undefined;
   let pipeline: PipelineResult | undefined;
@@ -56,7 +58,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal', '-f', join(work, 'id_ed25519')]);
     const publicKey = readFileSync(join(work, 'id_ed25519.pub'), 'utf8');
 
-    target = Target.create({ root: join(work, 'rootfs'), sshUser: values.ssh_username, authorizedKey: publicKey, consoleLog: join(work, 'console.log') });
+    // The target claims the release of the source image the emulator serves (RHEL-9.5.0_… → 9.5).
+    const rhelRelease = /^RHEL-(\d+\.\d+)/.exec(catalogFor(values)[0].name)?.[1] ?? `${values.rhel_version}.0`;
+    target = Target.create({ root: join(work, 'rootfs'), sshUser: values.ssh_username, authorizedKey: publicKey, consoleLog: join(work, 'console.log'), rhelRelease });
     log(`Prepared the target (Debian with systemd and sshd) in ${work.replace(`${repoPath()}/`, '')}, network namespace ${target.netns}`);
     check();
 
@@ -70,6 +74,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     const bytes = await seedArtifacts((region) => s3Client(region), values, seed, join(work, 'artifacts'), signer);
     log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
     await importKeyPair(ec2Client(values.aws_region), KEY_PAIR, publicKey);
+    // The instance's metadata: its launch key, and a role only when the build names an instance profile.
+    if (values.iam_instance_profile) await createInstanceProfile(values.aws_region, values.iam_instance_profile);
+    metadata = await new MetadataStandIn({ host: target.hostAddress, publicKey, role: values.iam_instance_profile || undefined }).start();
     // The provisioners trust the rehearsal's signing key in place of AWS's, in a copy of lib/ only.
     const lib = join(work, 'lib');
     cpSync(repoPath('provisioners', 'lib'), lib, { recursive: true });
@@ -91,7 +98,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       log,
       rehearsal: {
         communicator: { host: target.address, port: 22, keyPairName: KEY_PAIR, privateKeyFile: join(work, 'id_ed25519') },
-        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: upstream.github, AWSCLI_BASE_URL: upstream.awsCli },
+        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: upstream.github, AWSCLI_BASE_URL: upstream.awsCli, IMDS_ENDPOINT: metadata.endpoint },
         libDir: lib,
       },
     });
@@ -101,6 +108,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     process.off('SIGTERM', onSignal);
     await target?.stop();
     target?.destroy();
+    await metadata?.stop();
     if (moto) {
       const left = await terminateInstances(config.values.aws_region).catch(() => 0);
       if (left) log(`Terminated ${left} emulator instance(s) Packer left running`);

@@ -39,6 +39,7 @@ export function seedPlan(values: BuildVariables, minor: string): SeedPlan {
       cni: values.cni_plugin_version,
       binaryArch: bucketArch(arch),
       awsCliArch: arch === 'x86_64' ? 'x86_64' : 'aarch64',
+      rhelVersion: values.rhel_version,
     },
     decoys: { olderVersion: `${chosenMinor}.1`, windowsOnlyDate: '2099-12-31' },
   };

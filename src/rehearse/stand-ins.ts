@@ -5,6 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { repoPath } from '../paths.ts';
+import { containerdAsset } from '../stage/artifacts.ts';
 import type { Signer } from './signer.ts';
 
 export interface StandInVersions {
@@ -15,10 +17,23 @@ export interface StandInVersions {
   cni: string;
   binaryArch: 'amd64' | 'arm64';
   awsCliArch: 'x86_64' | 'aarch64';
+  /** RHEL 8 gets containerd 2.x's static release build (containerdAsset). */
+  rhelVersion: number;
 }
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const script = (body: string): string => `#!/bin/sh\n${body}\n`;
+
+/**
+ * A stand-in program from rehearsal/stand-ins/ (containerd, ctr, aws), shared with the provisioner tests: they
+ * keep state (a running daemon, an image store, an ECR token from the instance role) so the steps that use
+ * them really round-trip. Placeholders such as @VERSION@ are filled in.
+ */
+export function standInProgram(name: string, values: Record<string, string> = {}): string {
+  let text = readFileSync(repoPath('rehearsal', 'stand-ins', name), 'utf8');
+  for (const [key, value] of Object.entries(values)) text = text.replaceAll(`@${key}@`, value);
+  return text;
+}
 
 function put(file: string, content: string, mode = 0o644): string {
   mkdirSync(dirname(file), { recursive: true });
@@ -53,14 +68,15 @@ export function eksBinaries(bucketDir: string, v: StandInVersions): void {
 export function githubReleases(bucketDir: string, workDir: string, v: StandInVersions): void {
   const releases = join(bucketDir, 'github');
   const containerdRoot = join(workDir, `containerd-${v.containerd}`);
-  put(join(containerdRoot, 'bin', 'containerd'), script(`echo "containerd github.com/containerd/containerd v${v.containerd} rehearsal"`), 0o755);
-  for (const name of ['containerd-shim-runc-v2', 'ctr', 'containerd-stress']) {
+  put(join(containerdRoot, 'bin', 'containerd'), standInProgram('containerd', { VERSION: `v${v.containerd}` }), 0o755);
+  put(join(containerdRoot, 'bin', 'ctr'), standInProgram('ctr'), 0o755);
+  for (const name of ['containerd-shim-runc-v2', 'containerd-stress']) {
     put(join(containerdRoot, 'bin', name), script(`echo "${name} v${v.containerd}"`), 0o755);
   }
-  const containerdAsset = `containerd-${v.containerd}-linux-${v.binaryArch}.tar.gz`;
-  const containerdOut = join(releases, 'containerd/containerd/releases/download', `v${v.containerd}`, containerdAsset);
+  const asset = containerdAsset(v.containerd, v.binaryArch, v.rhelVersion);
+  const containerdOut = join(releases, 'containerd/containerd/releases/download', `v${v.containerd}`, asset);
   tar(containerdOut, containerdRoot, 'bin');
-  put(`${containerdOut}.sha256sum`, `${sha256(containerdOut)}  ${containerdAsset}\n`);
+  put(`${containerdOut}.sha256sum`, `${sha256(containerdOut)}  ${asset}\n`);
 
   const runcDir = join(releases, 'opencontainers/runc/releases/download', `v${v.runc}`);
   const runc = put(join(runcDir, `runc.${v.binaryArch}`), script(`printf 'runc version ${v.runc}\\ncommit: rehearsal\\nspec: 1.2.0\\n'`), 0o755);
@@ -79,7 +95,7 @@ export function githubReleases(bucketDir: string, workDir: string, v: StandInVer
 /** AWS CLI v2 installer zip (aws/install + aws/dist/aws) and its detached signature, under awscli/. */
 export function awsCliInstaller(bucketDir: string, workDir: string, v: StandInVersions, signer: Signer): void {
   const root = join(workDir, 'awscli');
-  put(join(root, 'aws/dist/aws'), script(`echo "aws-cli/2.22.35 Python/3.12.6 Linux exe/${v.awsCliArch}.rehearsal"`), 0o755);
+  put(join(root, 'aws/dist/aws'), standInProgram('aws', { ARCH: v.awsCliArch }), 0o755);
   put(
     join(root, 'aws/install'),
     script(

@@ -15,6 +15,9 @@ const HOSTNAME = 'eks-rehearsal';
 export const ROOT_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'kmod', 'iproute2', 'curl', 'ca-certificates',
   'jq', 'gnupg', 'logrotate', 'unzip', 'procps',
+  // The real nft, as RHEL 9/10's nftables package provides it (the dnf stand-in installs no binaries): validate.sh
+  // checks its version for kube-proxy's nftables mode.
+  'nftables',
 ];
 
 function must(command: string, args: string[]): string {
@@ -55,6 +58,8 @@ export interface TargetOptions {
   authorizedKey: string;
   /** Log of the container's console. */
   consoleLog: string;
+  /** RHEL release the target claims in /etc/redhat-release (the seeded source image's). */
+  rhelRelease?: string;
 }
 
 export class Target {
@@ -100,6 +105,10 @@ export class Target {
     // What a RHEL base has and Debian lacks: SELinux configured enforcing.
     mkdirSync(join(root, 'etc/selinux'), { recursive: true });
     writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    // And its release file, matching the rehearsal's source image name (inventory.sh records it).
+    writeFileSync(join(root, 'etc/redhat-release'), `Red Hat Enterprise Linux release ${this.options.rhelRelease ?? '9.5'} (rehearsal)\n`);
+    // And chrony's configuration as RHEL ships it: a pool, no drop-in directory (time-sync.sh adds one).
+    writeFileSync(join(root, 'etc/chrony.conf'), 'pool 2.rhel.pool.ntp.org iburst\nsourcedir /run/chrony-dhcp\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\nrtcsync\n');
     // Recording stand-ins, first on root's PATH (sudo's secure_path starts with /usr/local/sbin).
     const stubs = repoPath('rehearsal', 'stubs');
     mkdirSync(join(root, '.stubs', 'state'), { recursive: true });

@@ -7,7 +7,9 @@ import type { Plan } from '../plan/plan.ts';
 import { WORK_DIR } from '../plan/plan.ts';
 import { repoPath } from '../paths.ts';
 import { declarations, variableNames } from '../variables/declarations.ts';
+import { regionKeyMap } from '../variables/rules.ts';
 import { hclLiteral, hclType } from './hcl.ts';
+import { imageFiles } from './image-files.ts';
 import { loadSteps, stepsFor, type Step } from './steps.ts';
 
 export interface RenderOptions {
@@ -54,6 +56,8 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
     modern,
     endpoint: ec2Endpoint !== '',
     deprecate: modern && v.ami_deprecation_days > 0,
+    // The temporary security group: the user's CIDRs, else (current Packer only) this machine's public IP.
+    sourceCidrs: v.temporary_security_group_source_cidrs.length > 0,
     volume: VOLUME_FIELDS[v.volume_type],
     variables: variableNames.map((name) => ({
       name,
@@ -76,6 +80,7 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
       run_tags: { Name: `packer ${v.ami_name}`, ami_name: v.ami_name },
       ami_tags: tags,
       manifest_data: tags,
+      region_kms_key_ids: regionKeyMap(v.region_kms_key_ids),
       ...(options.communicator
         ? {
             ssh_host: options.communicator.host,
@@ -114,6 +119,7 @@ export function amiTags(plan: Plan): Record<string, string> {
     variant: plan.variant,
     kubernetes_minor: plan.kubernetes_minor,
     rhel_version: String(plan.rhel_version),
+    kube_proxy_modes: plan.kube_proxy_modes.join(','),
     git_commit: plan.git_commit,
   };
 }
@@ -134,7 +140,7 @@ export function stageBuildDirectory(plan: Plan, template: string, options: Rende
     mkdirSync(join(tempDir, 'generated'), { recursive: true });
     writeFileSync(join(tempDir, 'eks-worker.pkr.hcl'), template);
     writeFileSync(join(tempDir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
-    const generated = { 'build.json': `${JSON.stringify(amiTags(plan), null, 2)}\n`, ...options.generated };
+    const generated = { 'build.json': `${JSON.stringify(amiTags(plan), null, 2)}\n`, ...imageFiles(plan.kubernetes_minor), ...options.generated };
     for (const [name, content] of Object.entries(generated)) writeFileSync(join(tempDir, 'generated', name), content);
   } catch (error) {
     rmSync(tempDir, { recursive: true, force: true });

@@ -2,9 +2,12 @@
 // linux/<arch>/kubelet and kubelet.sha256. Three requests however long the bucket's history: the versions of
 // the minor and the dates of the chosen version (Delimiter listings), then the keys of its newest dates.
 // Only a version with no usable date among its newest eight costs more.
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../aws/sdk.ts';
 import { compareVersions, minorOf } from '../data/minors.ts';
 import { ResolutionError } from '../errors.ts';
+
+const listObjects = (input: ListObjectsV2CommandInput) => new (s3Sdk().ListObjectsV2Command)(input);
 
 export interface KubernetesBuildQuery {
   bucket: string;
@@ -30,7 +33,13 @@ export async function findKubernetesBuild(s3: S3Client, query: KubernetesBuildQu
   const versions = query.version ? [query.version] : await listVersions(s3, query);
   const where = `s3://${query.bucket} (${query.region})`;
   if (versions.length === 0) {
-    throw new ResolutionError(`No Kubernetes ${query.minors.join(', ')} versions found in ${where}. Check binary_bucket_name and binary_bucket_region.`);
+    // A minor listed in data/kubernetes-minors.json is built once the bucket has it: until then, say so.
+    const one = query.minors.length === 1 ? query.minors[0] : undefined;
+    throw new ResolutionError(
+      one
+        ? `No Kubernetes ${one} build found in ${where}: the bucket has no ${one}.x versions yet (EKS publishes a minor's binaries some time after its upstream release). Build an older minor meanwhile, or check binary_bucket_name and binary_bucket_region.`
+        : `No Kubernetes ${query.minors.join(', ')} versions found in ${where}. Check binary_bucket_name and binary_bucket_region.`,
+    );
   }
   const skipped: string[] = [];
   for (const version of versions) {
@@ -81,7 +90,7 @@ async function newestUsableDate(s3: S3Client, bucket: string, version: string, d
   for (let start = 0; start < dates.length; start += DATE_WINDOW) {
     const window = dates.slice(start, start + DATE_WINDOW);
     const oldest = window[window.length - 1];
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${version}/`, StartAfter: `${version}/${oldest}`, MaxKeys: 1000 }));
+    const out = await s3.send(listObjects({ Bucket: bucket, Prefix: `${version}/`, StartAfter: `${version}/${oldest}`, MaxKeys: 1000 }));
     const keys = new Set((out.Contents ?? []).map((o) => o.Key));
     for (const date of window) {
       const kubelet = kubeletKeyOf(version, date, arch);
@@ -93,7 +102,7 @@ async function newestUsableDate(s3: S3Client, bucket: string, version: string, d
 }
 
 async function hasKubeletWithChecksum(s3: S3Client, bucket: string, kubeletKey: string): Promise<boolean> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: kubeletKey, MaxKeys: 20 }));
+  const out = await s3.send(listObjects({ Bucket: bucket, Prefix: kubeletKey, MaxKeys: 20 }));
   const keys = new Set((out.Contents ?? []).map((o) => o.Key));
   return keys.has(kubeletKey) && keys.has(`${kubeletKey}.sha256`);
 }
@@ -104,7 +113,7 @@ async function listFolders(s3: S3Client, bucket: string, prefix: string): Promis
   let token: string | undefined;
   do {
     const out: ListObjectsV2CommandOutput = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
+      listObjects({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
     );
     for (const p of out.CommonPrefixes ?? []) {
       if (p.Prefix) names.push(p.Prefix.replace(/\/$/, ''));

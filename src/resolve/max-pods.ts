@@ -12,8 +12,11 @@
 //     metal, which reports no hypervisor) keep the secondary-IP number, as the calculator does.
 //     The result is capped at the EKS recommendation: 250 when the instance has more than 30 vCPUs, else 110.
 //     (The calculator tests `vCPUs > 30`; a type with exactly 30 vCPUs gets 110. No current type has 30.)
-import { DescribeInstanceTypesCommand, type EC2Client, type InstanceTypeInfo } from '@aws-sdk/client-ec2';
+import type { DescribeInstanceTypesCommandInput, EC2Client, InstanceTypeInfo } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../aws/sdk.ts';
 import { ResolutionError } from '../errors.ts';
+
+const describeInstanceTypes = (input: DescribeInstanceTypesCommandInput) => new (ec2Sdk().DescribeInstanceTypesCommand)(input);
 
 export interface MaxPodsRow {
   instanceType: string;
@@ -40,7 +43,7 @@ export async function maxPodsTable(ec2: EC2Client): Promise<MaxPodsRow[]> {
   const rows: MaxPodsRow[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await ec2.send(new DescribeInstanceTypesCommand({ MaxResults: 100, NextToken: nextToken }));
+    const page = await ec2.send(describeInstanceTypes({ MaxResults: 100, NextToken: nextToken }));
     for (const info of page.InstanceTypes ?? []) {
       const row = maxPodsRow(info);
       if (row) rows.push(row);

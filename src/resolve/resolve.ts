@@ -3,7 +3,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigErrors, ResolutionError } from '../errors.ts';
-import { supportedMinors } from '../data/minors.ts';
+import { lifecycleWarning, supportedMinors } from '../data/minors.ts';
 import { regionFacts } from '../data/partitions.ts';
 import { bucketNeedsUnsignedReads, defaultSourceAmiFilter, rhelMajor } from '../plan/plan.ts';
 import { withMinor, type Configuration } from '../variables/configure.ts';
@@ -26,7 +26,18 @@ export interface Resolved {
 
 export type Log = (line: string) => void;
 
-export async function resolveKubernetes(config: Configuration, clients: AwsClients, log: Log): Promise<{ config: Configuration; kubernetes: KubernetesBuild; unsigned: boolean }> {
+/**
+ * The Kubernetes build: pinned, or discovered in the bucket. With `today`, a minor EKS no longer (or not yet)
+ * runs gets a warning in the log; the build goes on.
+ */
+export async function resolveKubernetes(config: Configuration, clients: AwsClients, log: Log, today?: Date): Promise<{ config: Configuration; kubernetes: KubernetesBuild; unsigned: boolean }> {
+  const found = await findBuild(config, clients, log);
+  const warning = today ? lifecycleWarning(found.kubernetes.minor, today) : undefined;
+  if (warning) log(`WARNING: ${warning}`);
+  return found;
+}
+
+async function findBuild(config: Configuration, clients: AwsClients, log: Log): Promise<{ config: Configuration; kubernetes: KubernetesBuild; unsigned: boolean }> {
   const v = config.values;
   const unsigned = bucketNeedsUnsignedReads(v);
   if (v.kubernetes_version && v.kubernetes_build_date) {
@@ -70,8 +81,24 @@ export async function resolveSourceAmi(config: Configuration, clients: AwsClient
   return { sourceAmi, rhelVersion };
 }
 
-export async function resolve(config: Configuration, clients: AwsClients, log: Log): Promise<Resolved> {
-  const k = await resolveKubernetes(config, clients, log);
+/** Everything the configuration leaves open; `today` (the caller's clock) dates the EKS lifecycle warning. */
+export async function resolve(config: Configuration, clients: AwsClients, log: Log, today?: Date): Promise<Resolved> {
+  if (config.minor) {
+    // The minor is known, so the configuration does not change with the build found: ask S3 and EC2 at once.
+    // Both are waited for, and a failure is reported in plan order (the bucket first), whichever came back first.
+    const [k, { sourceAmi, rhelVersion }] = await inOrder(resolveKubernetes(config, clients, log, today), resolveSourceAmi(config, clients, log));
+    return { config: k.config, kubernetes: k.kubernetes, sourceAmi, rhelVersion, unsignedBucket: k.unsigned };
+  }
+  // Plain `make`: the discovered minor selects its defaults (withMinor) before the image is looked up.
+  const k = await resolveKubernetes(config, clients, log, today);
   const { sourceAmi, rhelVersion } = await resolveSourceAmi(k.config, clients, log);
   return { config: k.config, kubernetes: k.kubernetes, sourceAmi, rhelVersion, unsignedBucket: k.unsigned };
+}
+
+/** Both results, or the first promise's error if it failed, else the second's: the same error however they race. */
+async function inOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }

@@ -37,6 +37,8 @@ export interface ArtifactQuery {
   binaryArch: 'amd64' | 'arm64';
   cniPluginVersion: string;
   containerdVersion: string;
+  /** RHEL major of the image: RHEL 8 gets containerd 2.x's static build (containerdAsset). Default 9. */
+  rhelVersion?: number;
   runcVersion: string;
   /** The bucket the EKS binaries are read from (normally amazon-eks, us-west-2). */
   sourceBucket: { name: string; region: string };
@@ -52,6 +54,19 @@ export const awsCliMirrorKey = (asset: string): string => `awscli/${asset}`;
 /** The mirror keeps the amazon-ssm-<region> bucket's layout (latest/linux_<arch>/…) under this prefix. */
 export const SSM_MIRROR_PREFIX = 'amazon-ssm-agent';
 export const ssmAgentMirrorKey = (binaryArch: string): string => `${SSM_MIRROR_PREFIX}/latest/linux_${binaryArch}/amazon-ssm-agent.rpm`;
+
+/**
+ * The containerd release asset a build installs; provisioners/containerd.sh picks the same name. containerd's
+ * dynamically linked 2.x builds need a newer glibc than RHEL 8's 2.28, so RHEL 8 gets the project's static
+ * build of 2.x (containerd-static-…, published with its own .sha256sum); 1.7 and RHEL 9/10 get the usual build.
+ */
+export function containerdAsset(version: string, binaryArch: string, rhelVersion = 9): string {
+  const staticBuild = rhelVersion === 8 && !version.startsWith('1.');
+  return `containerd-${staticBuild ? 'static-' : ''}${version}-linux-${binaryArch}.tar.gz`;
+}
+
+/** EKS bucket binaries a build may go without: bootstrap.sh falls back when aws-iam-authenticator is absent. */
+export const OPTIONAL_EKS_BINARIES: readonly string[] = ['aws-iam-authenticator'];
 
 /** Binaries of the EKS bucket a build installs (kubectl for the operator's convenience on the node). */
 export const EKS_BINARIES = ['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider'] as const;
@@ -75,7 +90,7 @@ export function artifactsFor(q: ArtifactQuery): ArtifactSpec[] {
     return { name, file: asset, verification: sha256File, origin, checksumOrigin, key: mirrorKey(origin), checksumKey: mirrorKey(checksumOrigin) };
   };
   const cni = `cni-plugins-linux-${q.binaryArch}-${q.cniPluginVersion}.tgz`;
-  const containerd = `containerd-${q.containerdVersion}-linux-${q.binaryArch}.tar.gz`;
+  const containerd = containerdAsset(q.containerdVersion, q.binaryArch, q.rhelVersion);
   return [
     ...eks,
     github('cni-plugins', 'containernetworking', 'plugins', q.cniPluginVersion, cni, `${cni}.sha256`),

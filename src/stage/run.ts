@@ -1,7 +1,7 @@
 // `make stage k8s=1.28 binary_bucket_name=B binary_bucket_region=R [arch=…]`: resolve what a build of this
 // configuration would install, mirror every artifact into B under the key layout builds read, and write
 // build.lock.json. Run options that are not build variables come from the environment (see STAGE_ENV).
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Agent as HttpsAgent } from 'node:https';
 import { resolve as resolvePath } from 'node:path';
@@ -14,7 +14,7 @@ import { configure } from '../variables/configure.ts';
 import { repoPath } from '../paths.ts';
 import { requireGpg } from '../process/gpg.ts';
 import { processRunner, type Runner } from '../process/run.ts';
-import { artifactsFor, DEFAULT_BASE_URLS, type BaseUrls } from './artifacts.ts';
+import { artifactsFor, DEFAULT_BASE_URLS, OPTIONAL_EKS_BINARIES, type ArtifactSpec, type BaseUrls } from './artifacts.ts';
 import { ArtifactCache } from './cache.ts';
 import { StageError } from './errors.ts';
 import { LOCK_VERSION, writeLock, type BuildLock } from './lock.ts';
@@ -154,16 +154,18 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
     }
 
     const arch = values.arch as 'x86_64' | 'arm64';
-    const specs = artifactsFor({
+    const wanted = artifactsFor({
       kubernetesVersion: k.kubernetes.version,
       buildDate: k.kubernetes.buildDate,
       binaryArch: bucketArch(arch),
       cniPluginVersion: values.cni_plugin_version,
       containerdVersion: values.containerd_version,
+      rhelVersion: values.rhel_version,
       runcVersion: values.runc_version,
       sourceBucket: source,
       ssmRegion,
     });
+    const specs = await withoutMissingOptional(wanted, () => sourceS3(source.name, source.region), log);
     const cacheDir = resolvePath(deps.cwd, env.STAGE_CACHE_DIR || '.cache/artifacts');
     log(`Staging ${specs.length} artifacts into s3://${mirror.bucket} (${mirror.region}), ${concurrency} at a time; cache ${cacheDir}${unsigned ? `; reading s3://${source.name} unsigned` : ''}`);
     const retry: RetryPolicy = {
@@ -208,4 +210,28 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
     mirrorS3.destroy();
     for (const c of sourceClients.values()) c.destroy();
   }
+}
+
+/**
+ * Drops the optional EKS binaries (aws-iam-authenticator) the source bucket does not carry for this build: the
+ * instance skips them the same way (provisioners/kubernetes.sh) and bootstrap.sh falls back. Any answer other
+ * than "not found" keeps the artifact, so staging reports the real problem.
+ */
+async function withoutMissingOptional(specs: ArtifactSpec[], s3For: (spec: ArtifactSpec) => S3Client, log: Log): Promise<ArtifactSpec[]> {
+  const kept: ArtifactSpec[] = [];
+  for (const spec of specs) {
+    if (OPTIONAL_EKS_BINARIES.includes(spec.name) && spec.origin.kind === 's3') {
+      try {
+        await s3For(spec).send(new HeadObjectCommand({ Bucket: spec.origin.bucket, Key: spec.origin.key }));
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404) {
+          log(`${spec.name} is not in s3://${spec.origin.bucket}/${spec.origin.key}: not staged (optional; bootstrap.sh falls back)`);
+          continue;
+        }
+      }
+    }
+    kept.push(spec);
+  }
+  return kept;
 }

@@ -5,18 +5,19 @@ import type { Runner } from '../process/run.ts';
 
 export const TEMPLATE_FILE = 'eks-worker.pkr.hcl';
 
-/** Normalise layout with `packer fmt` (handlebars cannot align `=` signs), then check it stuck. */
-export async function formatTemplate(runner: Runner, dir: string): Promise<void> {
+/**
+ * Normalise layout with `packer fmt` (handlebars cannot align `=` signs). One call: fmt rewrites the file or fails
+ * to parse it, so a second `fmt -check` pass would only repeat its work.
+ */
+export async function formatTemplate(runner: Runner, dir: string, env?: NodeJS.ProcessEnv): Promise<void> {
   const file = join(dir, TEMPLATE_FILE);
-  const fmt = await runner.capture('packer', ['fmt', file]);
+  const fmt = await runner.capture('packer', ['fmt', file], { env });
   if (fmt.exitCode !== 0) throw new TemplateError(`packer fmt could not parse the rendered template ${file}:\n${fmt.stderr || fmt.stdout}`);
-  const check = await runner.capture('packer', ['fmt', '-check', file]);
-  if (check.exitCode !== 0) throw new TemplateError(`packer fmt -check still reports ${file} unformatted.`);
 }
 
-export async function validateTemplate(runner: Runner, dir: string): Promise<void> {
+export async function validateTemplate(runner: Runner, dir: string, env?: NodeJS.ProcessEnv): Promise<void> {
   const file = join(dir, TEMPLATE_FILE);
-  const result = await runner.capture('packer', ['validate', file]);
+  const result = await runner.capture('packer', ['validate', file], { env });
   if (result.exitCode !== 0) {
     throw new TemplateError(`packer validate rejected ${file}:\n${(result.stderr + result.stdout).trim()}`);
   }

@@ -51,17 +51,17 @@ export const declarations = {
   }),
   containerd_version: string({
     group: 'Kubernetes',
-    default: '1.7.27',
+    default: '2.2.9',
     pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$',
-    format: 'a containerd release such as 1.7.27 (2.x needs RHEL 9)',
-    description: 'containerd release. RHEL 8 (glibc 2.28) can only run 1.x.',
+    format: 'a containerd release such as 2.2.9 (1.x only up to Kubernetes 1.35)',
+    description: 'containerd release (per-minor default: 1.7 for 1.28, 2.x from 1.29 as on the EKS nodes). Kubernetes 1.36+ needs 2.x. RHEL 8 (glibc 2.28) gets the static 2.x release build.',
   }),
   runc_version: string({
     group: 'Kubernetes',
-    default: '1.2.6',
+    default: '1.3.6',
     pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$',
-    format: 'a runc release such as 1.2.6',
-    description: 'runc release installed beside containerd.',
+    format: 'a runc release such as 1.3.6',
+    description: "runc release installed beside containerd (the one containerd's release is tested with).",
   }),
   pause_image_tag: string({
     group: 'Kubernetes',
@@ -103,8 +103,8 @@ export const declarations = {
   rhel_version: integer({
     group: 'Source AMI',
     default: 9,
-    enum: [8, 9],
-    description: 'RHEL major release. With a custom `source_ami_filter_name`, the chosen image decides unless this is set explicitly.',
+    enum: [8, 9, 10],
+    description: 'RHEL major release. With a custom `source_ami_filter_name`, the chosen image decides unless this is set explicitly. RHEL 10 with variant=stig needs a source image installed in FIPS mode.',
   }),
   arch: string({
     group: 'Source AMI',
@@ -133,8 +133,8 @@ export const declarations = {
     default: '',
     pattern: '^[A-Za-z0-9 ()\\[\\]./\\-\'@_*?]+$',
     format: 'an EC2 image name pattern (* and ? wildcards)',
-    derived: 'RHEL-<rhel_version>.*_HVM-*-<arch>-*',
-    description: 'Image name filter. Cloud Access (`Access2`) images are only chosen when the filter names them.',
+    derived: "RHEL-<rhel_version>.*_HVM*-<arch>-* (Red Hat's GA `_HVM_GA-` and rebuild `_HVM-` names)",
+    description: 'Image name filter. Cloud Access (`Access2`), HA, SAP and beta images are only chosen when the filter names them.',
   }),
 
   // Build instance
@@ -207,6 +207,14 @@ export const declarations = {
     format: 'a security group id such as sg-0123456789abcdef0',
     description: 'Security group for the build instance; empty lets Packer create a temporary one.',
   }),
+  temporary_security_group_source_cidrs: list({
+    group: 'Build instance',
+    default: [],
+    itemPattern: '^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$',
+    itemFormat: 'IPv4 CIDR blocks such as 203.0.113.7/32',
+    description:
+      "Addresses the temporary security group admits (SSH). Empty: current Packer admits only this machine's public IP; Packer 1.6.6 cannot find it and admits 0.0.0.0/0, so set this there (or security_group_id).",
+  }),
 
   // Output AMI
   ami_name: string({
@@ -228,6 +236,14 @@ export const declarations = {
     default: [],
     itemFormat: 'AWS regions in the build partition',
     description: 'Regions the AMI is copied to (the build region always has it).',
+  }),
+  region_kms_key_ids: list({
+    group: 'Output AMI',
+    default: [],
+    itemPattern: '^[a-z0-9-]+=\\S+$',
+    itemFormat: 'region=key pairs (key id, alias/NAME or key ARN in that region), one for every region of ami_regions',
+    description:
+      'KMS key for each encrypted copy, e.g. us-east-1=alias/ami,eu-west-1=arn:aws:kms:eu-west-1:…:key/…. Needs encrypted=true. With kms_key_id and copies to other regions it is required (kms_key_id is a key of aws_region only); without either, copies use each region\'s default EBS key.',
   }),
   volume_size: integer({
     group: 'Output AMI',
@@ -273,6 +289,35 @@ export const declarations = {
     minimum: 0,
     maximum: 3650,
     description: 'Days until the AMI is marked deprecated (0 = never). Needs current Packer with the amazon plugin.',
+  }),
+  // Sharing (checked by src/variables/sharing.ts before any AWS call).
+  ami_users: list({
+    group: 'Output AMI',
+    default: [],
+    itemPattern: '^[0-9]{12}$',
+    itemFormat: '12-digit AWS account ids',
+    description: 'Accounts allowed to launch the AMI, in every region it is registered in. An encrypted AMI needs kms_key_id (a customer managed key whose policy lets those accounts use it).',
+  }),
+  ami_org_arns: list({
+    group: 'Output AMI',
+    default: [],
+    itemPattern: '^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}$',
+    itemFormat: 'organization ARNs arn:<partition>:organizations::<account>:organization/o-…',
+    description: 'AWS Organizations whose accounts may launch the AMI. Needs current Packer with the amazon plugin (Packer 1.6.6 does not know the field).',
+  }),
+  ami_ou_arns: list({
+    group: 'Output AMI',
+    default: [],
+    itemPattern: '^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$',
+    itemFormat: 'organizational unit ARNs arn:<partition>:organizations::<account>:ou/o-…/ou-…',
+    description: 'Organizational units whose accounts may launch the AMI. Needs current Packer with the amazon plugin.',
+  }),
+  snapshot_users: list({
+    group: 'Output AMI',
+    default: [],
+    itemPattern: '^[0-9]{12}$',
+    itemFormat: '12-digit AWS account ids',
+    description: "Accounts allowed to create volumes from the AMI's snapshots (launching needs only ami_users). Same key rule as ami_users.",
   }),
 } satisfies Record<string, Declaration>;
 

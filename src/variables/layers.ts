@@ -5,6 +5,7 @@ import { coerce } from './coerce.ts';
 import { builtInDefaults, canonicalName, declarations, variableNames, type BuildVariables, type VariableName } from './declarations.ts';
 import { optionNames } from './options.ts';
 import { closestName } from './suggest.ts';
+import { unofferedReason } from './unoffered.ts';
 
 export interface Layer {
   /** Where the values come from, e.g. "command line", "preset govcloud", "my.pkrvars.hcl". */
@@ -25,6 +26,8 @@ const knownNames = () => [
 ];
 
 export function unknownNameError(name: string, source: string, value: unknown): UserError {
+  const unoffered = unofferedReason(name);
+  if (unoffered) return new UserError(`${name}=${JSON.stringify(value)} (${source}) is not offered: ${unoffered}`, 2);
   const suggestion = closestName(name, knownNames());
   return new UserError(
     `${name}=${JSON.stringify(value)} (${source}) is not a build variable.` +

@@ -2,9 +2,10 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { archOfInstanceType } from '../data/instance-types.ts';
-import { minorOf, supportedMinors } from '../data/minors.ts';
+import { minorOf, needsContainerd2, supportedMinors } from '../data/minors.ts';
 import { partitionOf, regionFacts, regionsOf } from '../data/partitions.ts';
-import type { BuildVariables, VariableName } from './declarations.ts';
+import { declarations, type BuildVariables, type VariableName } from './declarations.ts';
+import { sharingProblems } from './sharing.ts';
 
 export interface RuleInput {
   values: BuildVariables;
@@ -45,10 +46,13 @@ const architecture: Rule = ({ values: v }) => {
     : [new ConfigError('instance_type', v.instance_type, `an ${v.arch} instance type because arch=${v.arch}`, `${v.instance_type} is ${arch}; pick e.g. ${v.arch === 'arm64' ? 'm6g.large' : 'm6i.large'} or leave instance_type unset.`)];
 };
 
-const containerdNeedsRhel9: Rule = ({ values: v }) => {
+// kubelet 1.36+ needs containerd 2 (containerd 1.7 lacks the RuntimeConfig CRI call). containerd 2 runs on
+// every RHEL major: RHEL 8 (glibc 2.28) gets containerd's static release build (provisioners/containerd.sh).
+const containerdForKubelet: Rule = ({ values: v, minor }) => {
+  const wanted = minor || (v.kubernetes_version ? minorOf(v.kubernetes_version) : '');
   const major = Number(v.containerd_version.split('.')[0]);
-  return major >= 2 && v.rhel_version < 9
-    ? [new ConfigError('containerd_version', v.containerd_version, '1.x on RHEL 8 (containerd 2 needs glibc 2.34, RHEL 9)', 'Use containerd_version=1.7.27 or rhel_version=9.')]
+  return wanted && major < 2 && needsContainerd2(wanted)
+    ? [new ConfigError('containerd_version', v.containerd_version, `2.x for Kubernetes ${wanted} (kubelet 1.36 and later do not run with containerd 1.x)`, `Drop containerd_version to get the default (${declarations.containerd_version.default}), or build Kubernetes 1.35 or older.`)]
     : [];
 };
 
@@ -97,6 +101,48 @@ const kmsKey: Rule = ({ values: v }) => {
   }
   return problems;
 };
+
+/** `region=key` pairs → a region → key map (the variable is a list because build variables are flat). */
+export function regionKeyMap(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
+// Packer requires region_kms_key_ids to name exactly the regions of ami_regions once it names any (checked
+// with Packer 1.6.6); kms_key_id is a key of aws_region only, so a chosen key cannot silently stop at the copies.
+const regionKeys: Rule = ({ values: v }) => {
+  const problems: ConfigError[] = [];
+  const partition = partitionOf(v.aws_region);
+  const keys = regionKeyMap(v.region_kms_key_ids);
+  const copies = v.ami_regions.filter((r) => r !== v.aws_region);
+  const example = (copies.length ? copies : ['us-east-1']).map((r) => `${r}=alias/NAME`).join(',');
+  if (v.region_kms_key_ids.length === 0) {
+    if (v.encrypted && v.kms_key_id && copies.length) {
+      problems.push(
+        new ConfigError('region_kms_key_ids', '', `a key for each copy (${copies.join(', ')}) when kms_key_id is set`, `kms_key_id is a key in ${v.aws_region} only; without region_kms_key_ids the copies would be encrypted with each region's default EBS key instead. Set region_kms_key_ids=${v.ami_regions.map((r) => `${r}=${r === v.aws_region ? v.kms_key_id : 'alias/NAME'}`).join(',')}.`),
+      );
+    }
+    return problems;
+  }
+  if (!v.encrypted) problems.push(new ConfigError('encrypted', v.encrypted, 'true when region_kms_key_ids is set', 'Add encrypted=true or drop region_kms_key_ids.'));
+  for (const [region, key] of Object.entries(keys)) {
+    const other = partitionOf(region);
+    if (!other) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, 'regions listed in data/partitions.json', `${region} is unknown.`));
+    else if (partition && other !== partition) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, `regions in the build partition ${partition}`, `${region} is in ${other}.`));
+    if (!v.ami_regions.includes(region)) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, 'keys only for regions of ami_regions', `${region} is not in ami_regions (${v.ami_regions.join(', ') || 'empty'}); add it there or drop its key.`));
+    const arn = new RegExp(`^arn:(aws[a-z-]*):kms:([a-z0-9-]+):([0-9]{12}):(key/${KEY_REF}|alias/[A-Za-z0-9/_-]+)$`).exec(key);
+    const bare = new RegExp(`^(${KEY_REF}|alias/[A-Za-z0-9/_-]+)$`).test(key);
+    if (!arn && !bare) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, `for ${region} a key id (uuid or mrk-…), alias/NAME, or arn:<partition>:kms:${region}:<account>:key/<id>`, `"${key}" is none of these.`));
+    if (arn && (arn[2] !== region || (other && arn[1] !== other))) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, `for ${region} a key in ${region}`, `${key} is in ${arn[2]}; a copy can only use a key of its own region.`));
+  }
+  const missing = v.ami_regions.filter((r) => !(r in keys));
+  if (missing.length) problems.push(new ConfigError('region_kms_key_ids', v.region_kms_key_ids, `a key for every region of ami_regions`, `Missing: ${missing.join(', ')} (Packer refuses a partial map). For example region_kms_key_ids=${example}.`));
+  return problems;
+};
+
+const securityGroupSources: Rule = ({ values: v }) =>
+  v.temporary_security_group_source_cidrs.length && v.security_group_id
+    ? [new ConfigError('temporary_security_group_source_cidrs', v.temporary_security_group_source_cidrs, 'unset when security_group_id is set', 'Packer creates no temporary group then; restrict your own group instead.')]
+    : [];
 
 const VOLUME_LIMITS: Record<string, { iops?: [number, number]; throughput?: boolean }> = {
   gp2: {},
@@ -162,8 +208,65 @@ const stig: Rule = (input) => {
   return problems;
 };
 
-export const rules: Rule[] = [stig, regions, architecture, containerdNeedsRhel9, kubernetesVersion, kmsKey, volume, access, sources];
+// Sharing (ami_users, ami_org_arns, ami_ou_arns, snapshot_users): src/variables/sharing.ts.
+const sharing: Rule = ({ values }) => sharingProblems(values);
+
+export const rules: Rule[] = [stig, regions, architecture, containerdForKubelet, kubernetesVersion, kmsKey, regionKeys, securityGroupSources, volume, access, sources, sharing];
 
 export function ruleProblems(input: RuleInput): ConfigError[] {
   return rules.flatMap((rule) => rule(input));
+}
+
+// --- Rules for a build (make 1.28, make rehearse), checked by the pipeline before any AWS call. Not applied to
+// make stage or make versions, which start no instance.
+
+/** The instance profile's role pulls the EKS pause image from the region's private ECR outside the aws partition. */
+const ECR_PULL_ACTIONS = ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+
+const instanceRoleOutsideCommercial: Rule = ({ values: v }) => {
+  const facts = regionFacts(v.aws_region);
+  if (!facts || facts.partition === 'aws' || v.iam_instance_profile) return [];
+  return [
+    new ConfigError(
+      'iam_instance_profile',
+      v.iam_instance_profile,
+      `an instance profile when building in ${facts.partition}`,
+      `The build pulls the EKS pause image from ${v.aws_region}'s private ECR with the build instance's role (public ECR is not used outside the aws partition); that role needs ${ECR_PULL_ACTIONS.join(', ')}. Set iam_instance_profile= (alias iam_role=).`,
+    ),
+  ];
+};
+
+/** Red Hat's own images carry no SSM agent, so a session_manager build would wait for a session that never comes. */
+const sessionManagerNeedsAgent: Rule = ({ values: v }) => {
+  const facts = regionFacts(v.aws_region);
+  if (v.ssh_interface !== 'session_manager' || !facts?.redHatOwner || v.source_ami_id || v.user_data_file) return [];
+  // Mixed owner lists are decided once the image is chosen (sessionManagerSourceProblem).
+  const onlyRedHat = v.source_ami_owners.every((owner) => owner === facts.redHatOwner);
+  if (!onlyRedHat) return [];
+  return [
+    new ConfigError(
+      'ssh_interface',
+      v.ssh_interface,
+      `an SSH interface (unset, public_ip, private_ip, …) for Red Hat's images (owner ${facts.redHatOwner}), which ship no SSM agent`,
+      'Packer would pay for an instance and time out waiting for the session. Use SSH, or a base image with the agent (source_ami_owners= and source_ami_filter_name=, as in the GovCloud STIG example), or user_data_file= with user data that installs the agent.',
+    ),
+  ];
+};
+
+export const buildRules: Rule[] = [instanceRoleOutsideCommercial, sessionManagerNeedsAgent];
+
+export function buildRuleProblems(input: RuleInput): ConfigError[] {
+  return buildRules.flatMap((rule) => rule(input));
+}
+
+/** A source image given by id is known to be Red Hat's only once described: the same refusal, after that one read. */
+export function sessionManagerSourceProblem(v: { ssh_interface: string; user_data_file: string; aws_region: string }, sourceOwner: string): ConfigError | undefined {
+  const facts = regionFacts(v.aws_region);
+  if (v.ssh_interface !== 'session_manager' || v.user_data_file || !facts?.redHatOwner || sourceOwner !== facts.redHatOwner) return undefined;
+  return new ConfigError(
+    'ssh_interface',
+    v.ssh_interface,
+    `an SSH interface for the source image, which is Red Hat's (owner ${sourceOwner}) and ships no SSM agent`,
+    'Use SSH, a base image with the agent, or user_data_file= with user data that installs it.',
+  );
 }

@@ -1,5 +1,4 @@
 // Read a user's variable file: JSON (Packer's -var-file style) or HCL (.pkrvars.hcl).
-import { parse } from '@cdktf/hcl2json';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
 import type { Layer } from './layers.ts';
@@ -14,7 +13,8 @@ export async function readVariableFile(path: string): Promise<Layer> {
   }
   let values: unknown;
   try {
-    values = path.endsWith('.hcl') ? await parse(path, text) : JSON.parse(text);
+    // The HCL parser is a WebAssembly module: loaded only for an HCL file.
+    values = path.endsWith('.hcl') ? await (await import('@cdktf/hcl2json')).parse(path, text) : JSON.parse(text);
   } catch (error) {
     throw new ConfigError('PACKER_VARIABLE_FILE', path, allowed, `It does not parse: ${(error as Error).message}.`);
   }

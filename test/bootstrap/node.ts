@@ -2,7 +2,9 @@
 //   - a private mount namespace (unshare) with overlays on /etc and /var, so the script writes its real paths and
 //     everything it creates lands in an upper directory the test reads afterwards (and nothing else changes);
 //   - a local IMDS stand-in that, like EC2 with IMDSv2 required, answers 401 to any request without a session token;
-//   - stubs on PATH for systemctl (records argv) and a recording wrapper around the real AWS CLI.
+//   - stubs on PATH for systemctl (records argv) and a recording wrapper around the real AWS CLI;
+//   - a ctr stand-in with an image store (containerd cannot run here): `images ls`, `pull`, `import` and `label`
+//     act on a list of references; an "export" it imports is a text file naming the references it holds.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from '../../src/paths.ts';
+import { ecrAccountsFile } from '../../src/render/image-files.ts';
 import { requireTool } from '../support/tools.ts';
 
 export interface InstanceIdentity {
@@ -47,6 +50,8 @@ export interface ImdsRequest {
 export class ImdsStandIn {
   identity: InstanceIdentity = defaultIdentity();
   readonly requests: ImdsRequest[] = [];
+  /** Served at /latest/user-data; undefined answers 404 (an instance without user data). */
+  userData?: string | Buffer;
   private readonly tokens = new Set<string>();
   private server?: Server;
   endpoint = '';
@@ -68,6 +73,12 @@ export class ImdsStandIn {
       const token = req.headers['x-aws-ec2-metadata-token'];
       if (req.method !== 'GET') return reply(405);
       if (typeof token !== 'string' || !this.tokens.has(token)) return reply(401);
+      if (path === '/latest/user-data') {
+        if (this.userData === undefined) return reply(404);
+        this.requests.push({ method: req.method ?? '', path, status: 200 });
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        return res.end(this.userData);
+      }
       const value = this.metadata().get(path);
       return value === undefined ? reply(404) : reply(200, value);
     });
@@ -105,6 +116,12 @@ export interface NodeResult {
   systemctl: string[];
   /** argv of each aws call, joined by spaces. */
   aws: string[];
+  /** argv of each ctr call, joined by spaces. */
+  ctr: string[];
+  /** "<reference> <label>" for each `ctr images label` call. */
+  labels: string[];
+  /** containerd's image store after the run. */
+  images: string[];
   /** A file the script wrote (path as on the node), or undefined. */
   file(path: string): string | undefined;
   fileBytes(path: string): Buffer | undefined;
@@ -119,7 +136,24 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** Extra image files, by absolute path on the node. */
   imageFiles?: Record<string, string>;
+  /** References in containerd's image store before the run. */
+  containerdImages?: string[];
+  /** Extra commands on PATH (name → sh body), e.g. a cloud-init stand-in. */
+  stubs?: Record<string, string>;
 }
+
+const CTR_STUB = (root: string) => `store='${root}/ctr-images'
+printf '%s\\n' "$*" >> '${root}/ctr.log'
+[ "$1" = --namespace ] && [ "$2" = k8s.io ] && [ "$3" = images ] || { echo "ctr stand-in: unexpected $*" >&2; exit 2; }
+sub=$4
+shift 4
+case $sub in
+  ls) ref=\${2#name==}; grep -qxF "$ref" "$store" && echo "$ref"; exit 0 ;;
+  pull) for a; do last=$a; done; echo "$last" >> "$store" ;;
+  import) cat "$1" >> "$store" ;;
+  label) grep -qxF "$1" "$store" || { echo "ctr: image $1 not found" >&2; exit 1; }; echo "$1 $2" >> '${root}/ctr-labels' ;;
+  *) echo "ctr stand-in: unexpected images $sub" >&2; exit 2 ;;
+esac`;
 
 /** Fails (never skips) unless this host can run the script in a mount namespace. */
 export function requireNodeSandbox(): void {
@@ -132,7 +166,12 @@ export function requireNodeSandbox(): void {
 
 const realAws = (): string => spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
 
-export async function runBootstrap(args: string[], options: NodeOptions): Promise<NodeResult> {
+export function runBootstrap(args: string[], options: NodeOptions): Promise<NodeResult> {
+  return runOnNode(['bash', '/etc/eks/bootstrap.sh', ...args], options);
+}
+
+/** Runs argv (e.g. bootstrap.sh or the eks-nodeconfig launcher) on the stand-in node. */
+export async function runOnNode(argv: string[], options: NodeOptions): Promise<NodeResult> {
   const root = mkdtempSync(join(tmpdir(), 'eks-node-'));
   try {
     const upper = (dir: string) => join(root, 'upper', dir);
@@ -144,6 +183,7 @@ export async function runBootstrap(args: string[], options: NodeOptions): Promis
     cpSync(repoPath('rootfs/etc/eks'), upper('etc/eks'), { recursive: true });
     const imageFiles: Record<string, string> = {
       '/etc/eks/eni-max-pods.txt': options.maxPodsTable,
+      '/etc/eks/ecr-accounts.txt': ecrAccountsFile(),
       '/etc/eks/image-credential-provider/ecr-credential-provider': '#!/bin/sh\nexit 1\n',
       ...options.imageFiles,
     };
@@ -162,13 +202,16 @@ export async function runBootstrap(args: string[], options: NodeOptions): Promis
     };
     stub('systemctl', `printf '%s\\n' "$*" >> '${root}/systemctl.log'`);
     stub('aws', `printf '%s\\n' "$*" >> '${root}/aws.log'\nexec '${realAws()}' "$@"`);
+    stub('ctr', CTR_STUB(root));
+    writeFileSync(join(root, 'ctr-images'), (options.containerdImages ?? []).map((r) => `${r}\n`).join(''));
+    for (const [name, body] of Object.entries(options.stubs ?? {})) stub(name, body);
 
     const mounts = ['etc', 'var']
       .map((d) => `mount -t overlay overlay -o lowerdir=/${d},upperdir=${upper(d)},workdir=${join(root, 'work', d)} /${d}`)
       .join(' && ');
     const child = spawn(
       'unshare',
-      ['--mount', '--propagation', 'private', 'bash', '-c', `${mounts} && exec bash /etc/eks/bootstrap.sh "$@"`, 'bootstrap.sh', ...args],
+      ['--mount', '--propagation', 'private', 'bash', '-c', `${mounts} && exec "$@"`, 'node', ...argv],
       {
         env: {
           PATH: `${bin}:${process.env.PATH}`,
@@ -201,6 +244,9 @@ export async function runBootstrap(args: string[], options: NodeOptions): Promis
       stderr,
       systemctl: lines('systemctl.log'),
       aws: lines('aws.log'),
+      ctr: lines('ctr.log'),
+      labels: lines('ctr-labels'),
+      images: lines('ctr-images').filter(Boolean),
       file: (path) => files.get(path)?.toString('utf8'),
       fileBytes: (path) => files.get(path),
       written: written.sort(),

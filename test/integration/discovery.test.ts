@@ -2,7 +2,9 @@
 import { expect } from 'chai';
 import { s3Client, type RequestCounter } from '../../src/aws/clients.ts';
 import { findKubernetesBuild, type KubernetesBuildQuery } from '../../src/resolve/kubernetes-build.ts';
-import { ResolutionError } from '../../src/errors.ts';
+import { EXIT, ResolutionError } from '../../src/errors.ts';
+import { resolveKubernetes } from '../../src/resolve/resolve.ts';
+import { configure } from '../../src/variables/configure.ts';
 import { createBucket, historyObjects, putObjects } from '../support/bucket.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 
@@ -18,6 +20,9 @@ describe('Kubernetes version discovery (moto S3)', function () {
     // The published history, full key sets for 1.28 and 1.29.
     await createBucket(s3, 'amazon-eks');
     await putObjects(s3, 'amazon-eks', historyObjects({ fullMinors: ['1.28', '1.29'] }));
+    // The published history (no 1.37 yet) plus full 1.37 and 1.29 builds: a bucket that has caught up.
+    await createBucket(s3, 'caught-up');
+    await putObjects(s3, 'caught-up', historyObjects({ fullMinors: ['1.29', '1.37'], extraPairs: ['1.37.0/2026-09-02', '1.37.1/2026-10-14'] }));
     // A bucket whose newest 1.29 dates are broken the ways the real bucket has been.
     await createBucket(s3, 'awkward');
     await putObjects(
@@ -101,5 +106,43 @@ describe('Kubernetes version discovery (moto S3)', function () {
     expect(build.version).to.equal('1.28.15');
     expect(authorization.length).to.be.greaterThan(0);
     expect(authorization.every((a) => a === undefined)).to.equal(true);
+  });
+
+  describe('minors as data: discovery decides, the EKS calendar warns', () => {
+    const clients = { s3: (region: string, unsigned: boolean) => s3Client(region, { unsigned }), ec2: () => { throw new Error('no EC2 call expected'); } } as never;
+    const resolveFor = async (words: string[], today: Date) => {
+      const lines: string[] = [];
+      const found = await resolveKubernetes(await configure(words, {}), clients, (line) => lines.push(line), today);
+      return { found, lines, warnings: lines.filter((l) => l.startsWith('WARNING:')) };
+    };
+    const TODAY = new Date('2026-11-30T12:00:00Z');
+
+    it('make 1.37 is accepted, and while the bucket has no 1.37 build the usual nothing-found error (exit 3) says it has none yet', async () => {
+      try {
+        await resolveFor(['1.37'], TODAY);
+        expect.fail('expected a ResolutionError');
+      } catch (error) {
+        expect(error).to.be.instanceOf(ResolutionError);
+        expect((error as ResolutionError).exitCode).to.equal(EXIT.resolution);
+        expect((error as Error).message).to.contain('s3://amazon-eks (us-west-2)').and.to.contain('has no 1.37.x versions yet');
+      }
+    });
+
+    it('once the bucket has 1.37, make 1.37 builds it (noting that EKS does not offer 1.37 yet), and plain make picks it', async () => {
+      const { found, warnings } = await resolveFor(['1.37', 'binary_bucket_name=caught-up'], TODAY);
+      expect(found.kubernetes).to.include({ version: '1.37.1', buildDate: '2026-10-14', minor: '1.37' });
+      expect(found.config.values.containerd_version).to.match(/^2\./);
+      expect(warnings.join('\n')).to.contain('EKS does not offer Kubernetes 1.37 yet');
+      expect((await resolveFor(['binary_bucket_name=caught-up'], TODAY)).found.kubernetes.minor).to.equal('1.37');
+    });
+
+    it('a build of a minor past EKS extended support warns, naming the date and newer minors, and goes on', async () => {
+      const { found, warnings } = await resolveFor(['1.29', 'binary_bucket_name=caught-up'], TODAY);
+      expect(found.kubernetes.minor).to.equal('1.29');
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.contain('Kubernetes 1.29 left EKS extended support on 2026-03-23').and.to.contain('Build a newer minor: 1.32').and.to.contain("'make 1.36'");
+      // The same build while 1.29 was still in extended support: no warning.
+      expect((await resolveFor(['1.29', 'binary_bucket_name=caught-up'], new Date('2026-03-23T23:00:00Z'))).warnings).to.deep.equal([]);
+    });
   });
 });

@@ -2,13 +2,15 @@
 // plugin (parsed as HCL and compared with a reviewed snapshot, since no current Packer runs here).
 import { parse } from '@cdktf/hcl2json';
 import { expect } from 'chai';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from '../../src/paths.ts';
 import { processRunner } from '../../src/process/run.ts';
 import { renderTemplate, stageBuildDirectory } from '../../src/render/render.ts';
 import { TEMPLATE_FILE, formatTemplate, validateTemplate } from '../../src/validate/packer-validate.ts';
 import { samplePlan } from '../support/plan.ts';
+import { expectSnapshot } from '../support/snapshot.ts';
 import { requireTool } from '../support/tools.ts';
 
 type Hcl = Record<string, any>;
@@ -29,6 +31,8 @@ describe('rendered Packer templates', function () {
     ['against an emulator endpoint', [], 'http://127.0.0.1:5000'],
     ['user data and a slower reboot pause', ['user_data_file=README.md', 'reboot_pause=2m']],
     ['the STIG variant', ['variant=stig']],
+    ['copies encrypted with a key chosen per region', ['encrypted=true', 'kms_key_id=alias/eks-ami', 'ami_regions=us-west-2,us-east-1', 'region_kms_key_ids=us-west-2=alias/eks-ami,us-east-1=arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-1111-2222-3333-444455556666']],
+    ['the temporary security group limited to given CIDRs', ['temporary_security_group_source_cidrs=203.0.113.7/32,198.51.100.0/24']],
   ];
   for (const [name, words, endpoint] of variants) {
     it(`passes packer fmt -check and packer validate (1.6.6): ${name}`, async () => {
@@ -69,7 +73,28 @@ describe('rendered Packer templates', function () {
 
   it('leaves plugin-only settings out for Packer 1.6.6', async () => {
     const text = renderTemplate(await samplePlan());
-    for (const modernOnly of ['required_plugins', 'metadata_options', 'imds_support', 'deprecate_at']) expect(text).not.to.contain(modernOnly);
+    for (const modernOnly of ['required_plugins', 'metadata_options', 'imds_support', 'deprecate_at', 'temporary_security_group_source_public_ip']) expect(text).not.to.contain(modernOnly);
+  });
+
+  it('encrypts each copy with the key named for its region and tags snapshots like the AMI', async () => {
+    const keyEast = 'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-1111-2222-3333-444455556666';
+    const plan = await samplePlan(['encrypted=true', 'ami_regions=us-east-1,eu-west-1', `region_kms_key_ids=us-east-1=${keyEast},eu-west-1=alias/ami-eu`]);
+    const doc = (await parse('t.pkr.hcl', renderTemplate(plan))) as Hcl;
+    expect(doc.locals[0].region_kms_key_ids).to.deep.equal({ 'us-east-1': keyEast, 'eu-west-1': 'alias/ami-eu' });
+    const src = source(doc);
+    expect(src.region_kms_key_ids).to.equal('${local.region_kms_key_ids}');
+    expect(src.snapshot_tags).to.equal('${local.ami_tags}');
+    expect(doc.locals[0].ami_tags).to.include({ kubernetes_version: '1.28.15', Name: 'test-render' });
+  });
+
+  it('limits the temporary security group: given CIDRs on either Packer, the public IP on current Packer, never 0.0.0.0/0 by choice', async () => {
+    const cidrs = source((await parse('t.pkr.hcl', renderTemplate(await samplePlan(['temporary_security_group_source_cidrs=203.0.113.7/32'])))) as Hcl);
+    expect(cidrs.temporary_security_group_source_cidrs).to.equal('${var.temporary_security_group_source_cidrs}');
+    expect(cidrs).not.to.have.property('temporary_security_group_source_public_ip');
+    const modern = source((await parse('t.pkr.hcl', renderTemplate(await samplePlan([], '1.11.2')))) as Hcl);
+    expect(modern.temporary_security_group_source_public_ip).to.equal(true);
+    const old = source((await parse('t.pkr.hcl', renderTemplate(await samplePlan()))) as Hcl);
+    expect(old).not.to.have.property('temporary_security_group_source_cidrs');
   });
 
   it('renders plugin requirements, IMDSv2 and deprecation for current Packer', async () => {
@@ -92,10 +117,21 @@ describe('rendered Packer templates', function () {
     expect(src.deprecate_at).to.contain('timeadd(timestamp(), local.deprecate_after)');
     expect(doc.locals[0].deprecate_after).to.equal('8760h');
 
-    // The reviewed snapshot of the current-Packer rendering; UPDATE_SNAPSHOTS=1 rewrites it after a deliberate change.
-    const snapshot = repoPath('test', 'fixtures', 'modern-template.pkr.hcl.snapshot');
-    if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(snapshot)) writeFileSync(snapshot, text);
-    expect(text).to.equal(readFileSync(snapshot, 'utf8'));
+    expectSnapshot(text, repoPath('test', 'fixtures', 'modern-template.pkr.hcl.snapshot'));
+  });
+
+  it('fails when the snapshot is missing instead of writing it, unless asked to (UPDATE_SNAPSHOTS=1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapshot-'));
+    const missing = join(dir, 'missing.snapshot');
+    try {
+      expect(() => expectSnapshot('rendered', missing, false)).to.throw(/is missing\. Render it deliberately with UPDATE_SNAPSHOTS=1/);
+      expect(existsSync(missing)).to.equal(false);
+      expectSnapshot('rendered', missing, true);
+      expect(readFileSync(missing, 'utf8')).to.equal('rendered');
+      expect(() => expectSnapshot('changed', missing, false)).to.throw(/differs from/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stages every file the template uploads next to it', async () => {

@@ -1,9 +1,12 @@
 // Source image lookup against a real EC2 emulator holding a Red Hat-like catalog.
 import { expect } from 'chai';
-import { ec2Client } from '../../src/aws/clients.ts';
+import { ec2Client, s3Client } from '../../src/aws/clients.ts';
 import { ResolutionError } from '../../src/errors.ts';
+import { defaultSourceAmiFilter } from '../../src/plan/plan.ts';
+import { resolveSourceAmi } from '../../src/resolve/resolve.ts';
 import { findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
-import { CUSTOMER, image, RED_HAT, redHatCatalog } from '../support/images.ts';
+import { configure } from '../../src/variables/configure.ts';
+import { currentRedHatCatalog, CUSTOMER, image, RED_HAT, RED_HAT_CN, RED_HAT_GOV } from '../support/images.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 
 describe('source AMI lookup (moto EC2)', function () {
@@ -14,7 +17,7 @@ describe('source AMI lookup (moto EC2)', function () {
   const nvme = { ...image('RHEL-9.6.0_HVM-20250601-x86_64-1-Hourly2-GP3', '999999999999', '2025-06-01'), root_device_name: '/dev/xvda' };
 
   before(async () => {
-    moto = await startMoto({ amis: [...redHatCatalog(), stig, nvme] });
+    moto = await startMoto({ amis: [...currentRedHatCatalog(), ...currentRedHatCatalog(RED_HAT_GOV), ...currentRedHatCatalog(RED_HAT_CN), stig, nvme] });
     Object.assign(process.env, moto.env);
   });
   after(async () => {
@@ -25,10 +28,38 @@ describe('source AMI lookup (moto EC2)', function () {
   const find = (query: Partial<SourceAmiQuery>) =>
     findSourceAmi(ec2Client('us-west-2'), { region: 'us-west-2', owners: [RED_HAT], nameFilter: 'RHEL-9.*_HVM-*-x86_64-*', arch: 'x86_64', ...query });
 
-  it('picks the newest RHEL 9 release, not a later rebuild of an older minor, nor Cloud Access or HA', async () => {
-    const ami = await find({});
-    expect(ami.name).to.equal('RHEL-9.5.0_HVM-20250115-x86_64-7-Hourly2-GP3');
-    expect(ami.rootDeviceName).to.equal('/dev/sda1');
+  // What `make 1.35` (and every default build) looks up: Red Hat's account in the build partition, the default filter.
+  const clients = { ec2: ec2Client, s3: (region: string) => s3Client(region) };
+  const defaultLookup = async (words: string[]) => (await resolveSourceAmi(await configure(words, {}), clients, () => {})).sourceAmi;
+
+  it('make 1.35 picks the newest RHEL 9 GA image over later-dated rebuilds of older minors, a Cloud Access twin, HA and a beta (commercial, GovCloud, China)', async () => {
+    for (const [region, owner] of [['us-west-2', RED_HAT], ['us-gov-west-1', RED_HAT_GOV], ['cn-north-1', RED_HAT_CN]]) {
+      const ami = await defaultLookup(['1.35', `aws_region=${region}`]);
+      expect(ami, region).to.include({ name: 'RHEL-9.6.0_HVM_GA-20250423-x86_64-0-Hourly2-GP3', owner, rhelRelease: '9.6.0', rootDeviceName: '/dev/sda1' });
+    }
+    expect((await defaultLookup(['1.35', 'arch=arm64'])).name).to.equal('RHEL-9.6.0_HVM_GA-20250423-arm64-0-Hourly2-GP3');
+  });
+
+  it('the default filter sees rebuild names too: the newest RHEL 10 release wins over a later 10.0 rebuild, and RHEL 8 (rebuilds only) still resolves', async () => {
+    expect((await find({ nameFilter: defaultSourceAmiFilter(10, 'x86_64') })).name).to.equal('RHEL-10.1.0_HVM_GA-20251031-x86_64-0-Hourly2-GP3');
+    expect((await defaultLookup(['1.35', 'rhel_version=8'])).name).to.equal('RHEL-8.10.0_HVM-20241016-x86_64-61-Hourly2-GP3');
+  });
+
+  it('a broad filter still leaves HA and Cloud Access images out; naming them picks them', async () => {
+    expect((await find({ nameFilter: 'RHEL*9.6.0*x86_64*' })).name).to.equal('RHEL-9.6.0_HVM_GA-20250423-x86_64-0-Hourly2-GP3');
+    expect((await find({ nameFilter: 'RHEL_HA-9.*' })).name).to.equal('RHEL_HA-9.6.0_HVM_GA-20250423-x86_64-0-Hourly2-GP3');
+    expect((await find({ nameFilter: 'RHEL-9.*_HVM*-x86_64-*-Access2-GP3' })).name).to.equal('RHEL-9.6.0_HVM_GA-20250423-x86_64-0-Access2-GP3');
+  });
+
+  it('says which kinds were left out when only they match', async () => {
+    try {
+      await find({ nameFilter: 'RHEL-9.7.0*' });
+      expect.fail('a beta image was chosen without asking');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ResolutionError);
+      expect((error as Error).message).to.contain('left out: 1 beta image');
+    }
+    expect((await find({ nameFilter: 'RHEL-9.7.0_HVM_BETA-*' })).name).to.contain('BETA');
   });
 
   it('picks 8.10 over an 8.8 EUS image published after it', async () => {

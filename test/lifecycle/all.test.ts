@@ -123,7 +123,8 @@ describe('lifecycle: make all', function () {
     const refused: [string[], string][] = [
       [['dryrun=true'], 'dryrun="true" (command line) is not a build variable. Did you mean dry_run?'],
       [['emulator=true'], 'only with dry_run=true'],
-      [['k8s=1.28', 'ami_name=x-y-z', 'dry_run=true'], 'unset when several cells are built'],
+      [['k8s=1.33', 'ami_name=x-y-z', 'dry_run=true'], 'unset when several cells are built'],
+      [['k8s=1.28', 'dry_run=true'], 'Kubernetes 1.28 left EKS extended support on 2025-11-26'],
       [['job=2'], 'job="2" is not an option of make all. Did you mean jobs?'],
       [['jobs=0'], 'jobs="0" is not allowed: a whole number ≥ 1 and ≤ 32'],
     ];
@@ -139,13 +140,16 @@ describe('lifecycle: make all', function () {
     requireTool('python3', 'the AWS emulator (moto_server)');
     const summaryFile = repoPath(LOG_DIR, 'step-summary.md');
     mkdirSync(repoPath(LOG_DIR), { recursive: true });
-    const run = runScript('all', ['emulator=true', 'dry_run=true', 'k8s=1.29', 'rhel_version=8,9', 'arch=arm64', 'variant=standard', 'jobs=2'], { ...process.env, GITHUB_STEP_SUMMARY: summaryFile });
+    const run = runScript('all', ['emulator=true', 'dry_run=true', 'k8s=1.36', 'rhel_version=8,9', 'arch=arm64', 'variant=standard', 'jobs=2'], { ...process.env, GITHUB_STEP_SUMMARY: summaryFile });
     expect(run.status, run.stderr + run.stdout).to.equal(0);
-    expect(run.stdout).to.match(/1\.29-rhel8-arm64-standard\s+ok/).and.to.match(/1\.29-rhel9-arm64-standard\s+ok/).and.to.contain('2 of 2 cells succeeded');
+    expect(run.stdout).to.match(/1\.36-rhel8-arm64-standard\s+ok/).and.to.match(/1\.36-rhel9-arm64-standard\s+ok/).and.to.contain('2 of 2 cells succeeded');
     const results = JSON.parse(readFileSync(repoPath('build/matrix/results.json'), 'utf8')) as CellResult[];
     for (const r of results) {
       const plan = JSON.parse(readFileSync(repoPath(r.build_dir!, 'plan.json'), 'utf8'));
-      expect(plan).to.include({ kubernetes_minor: '1.29', arch: 'arm64', rhel_version: r.cell.rhel_version, variant: 'standard', dry_run: true });
+      expect(plan).to.include({ kubernetes_minor: '1.36', arch: 'arm64', rhel_version: r.cell.rhel_version, variant: 'standard', dry_run: true });
+      // Kubernetes 1.36 needs containerd 2: RHEL 8 gets it too (the static build); the image's kube-proxy modes follow its RHEL major.
+      expect(plan.variables.containerd_version).to.match(/^2\./);
+      expect(plan.kube_proxy_modes).to.deep.equal(r.cell.rhel_version === 8 ? ['ipvs'] : ['ipvs', 'nftables']);
       expect(existsSync(repoPath(r.build_dir!, 'eks-worker.pkr.hcl'))).to.equal(true);
       expect(readFileSync(repoPath(r.log), 'utf8')).to.contain('Dry run: resolved, rendered and validated');
       rmSync(repoPath(r.build_dir!), { recursive: true, force: true });

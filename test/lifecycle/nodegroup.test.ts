@@ -4,7 +4,7 @@
 // eksctl through the Runner.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CreateTagsCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { parse } from 'yaml';
@@ -133,6 +133,48 @@ describe('lifecycle: make nodegroup (moto)', function () {
     expect(args.at(-1)).to.equal(`--node-labels=eks.amazonaws.com/nodegroup=graviton,eks.amazonaws.com/nodegroup-image=${armAmi},eks.amazonaws.com/capacityType=ON_DEMAND --register-with-taints=dedicated=ipvs:NoSchedule`);
   });
 
+  it('Karpenter: an EC2NodeClass v1 for the image, amiFamily Custom, IMDSv2 only, encrypted root on the image\'s root device', async () => {
+    const out = `${OUT}/prod.karpenter.yaml`;
+    expect(await run(['cluster=prod', `ami=${ami}`, 'format=karpenter', `node_role=arn:aws:iam::123456789012:role/nodes/KarpenterNodeRole-prod`, `out=${out}`, 'kms_key_id=alias/ebs', 'name=rhel_ipvs'])).to.equal(0);
+    const doc = parse(readFileSync(repoPath(out), 'utf8'));
+    expect(doc).to.deep.include({ apiVersion: 'karpenter.k8s.aws/v1', kind: 'EC2NodeClass', metadata: { name: 'rhel-ipvs' } });
+    const spec = doc.spec;
+    expect(spec).to.deep.include({ amiFamily: 'Custom', amiSelectorTerms: [{ id: ami }], role: 'KarpenterNodeRole-prod' });
+    expect(spec).not.to.have.property('instanceProfile');
+    expect(spec.subnetSelectorTerms).to.deep.equal([{ id: 'subnet-0a1' }, { id: 'subnet-0b2' }]);
+    expect(spec.securityGroupSelectorTerms).to.have.length(1);
+    expect(spec.metadataOptions).to.deep.equal({ httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' });
+    expect(spec.blockDeviceMappings).to.deep.equal([
+      { deviceName: '/dev/sda1', rootVolume: true, ebs: { volumeSize: '20Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true, kmsKeyID: 'alias/ebs' } },
+    ]);
+
+    // The image's NodeConfig reader (rootfs/etc/eks/nodeconfig.py) accepts the user data and turns it into the
+    // bootstrap.sh call a node group's user data makes (test/bootstrap/nodeconfig.test.ts boots it for real).
+    const file = repoPath(OUT, 'karpenter-user-data');
+    writeFileSync(file, spec.userData);
+    const read = spawnSync('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run'], { encoding: 'utf8' });
+    expect(read.status, read.stderr).to.equal(0);
+    const plan = JSON.parse(read.stdout);
+    expect(plan.bootstrap.slice(0, 7)).to.deep.equal(['prod', '--apiserver-endpoint', endpoint, '--b64-cluster-ca', ca, '--service-ipv4-cidr', '172.20.0.0/16']);
+    expect(plan.bootstrap.slice(7)).to.deep.equal(['--kubelet-config-overrides', '/etc/eks/nodeconfig/kubelet-config.json']);
+    expect(JSON.parse(plan.files['/etc/eks/nodeconfig/kubelet-config.json'])).to.deep.equal({ registerWithTaints: [{ key: 'karpenter.sh/unregistered', effect: 'NoExecute' }] });
+    const usage = readFileSync(repoPath('rootfs/etc/eks/bootstrap.sh'), 'utf8');
+    for (const option of plan.bootstrap.filter((a: string) => a.startsWith('--'))) expect(usage, option).to.contain(`  ${option} `);
+  });
+
+  it('Karpenter: instance_profile instead of the role, the arm64 image\'s own root device, kubelet flags into NodeConfig', async () => {
+    const out = `${OUT}/arm.karpenter.yaml`;
+    expect(await run(['cluster=prod', `ami=${armAmi}`, 'format=karpenter', 'instance_profile=KarpenterNodeInstanceProfile', `out=${out}`, 'kubelet_extra_args=--node-labels="tier=ipvs"'])).to.equal(0);
+    const spec = parse(readFileSync(repoPath(out), 'utf8')).spec;
+    expect(spec.instanceProfile).to.equal('KarpenterNodeInstanceProfile');
+    expect(spec).not.to.have.property('role');
+    expect(spec.blockDeviceMappings[0].deviceName).to.equal('/dev/xvda');
+    const file = repoPath(OUT, 'arm-user-data');
+    writeFileSync(file, spec.userData);
+    const plan = JSON.parse(spawnSync('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run'], { encoding: 'utf8' }).stdout);
+    expect(plan.bootstrap).to.include.members(['--kubelet-extra-args', '--node-labels=tier=ipvs']);
+  });
+
   it('apply=true: the stack is created (moto makes its launch template), or eksctl create nodegroup runs on the file', async () => {
     expect(await run(['cluster=prod', `ami=${ami}`, `node_role=${ROLE}`, `out=${OUT}/apply.cfn.json`, 'apply=true', 'name=applied'])).to.equal(0);
     const templates = (await clients.ec2('us-west-2').send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: ['prod-applied'] }))).LaunchTemplates!;
@@ -156,6 +198,9 @@ describe('lifecycle: make nodegroup (moto)', function () {
       [['cluster=prod', 'ami=ami-xyz', `node_role=${ROLE}`], 'ami="ami-xyz" is not allowed'],
       [['cluster=prod', `ami=${ami}`, 'format=eksctl', 'min_size=3', 'max_size=2'], 'desired_size=2 is not allowed'],
       [['cluster=prod', `ami=${ami}`, 'format=eksctl', 'nodegroup=x'], 'nodegroup="x" is not an option of make nodegroup'],
+      [['cluster=prod', `ami=${ami}`, 'format=karpenter'], 'node_role="" is not allowed: exactly one of node_role (an IAM role ARN) and instance_profile for format=karpenter'],
+      [['cluster=prod', `ami=${ami}`, 'format=karpenter', `node_role=${ROLE}`, 'instance_profile=p'], 'instance_profile="p" is not allowed: exactly one of node_role'],
+      [['cluster=prod', `ami=${ami}`, `node_role=${ROLE}`, 'instance_profile=p'], 'instance_profile="p" is not allowed: empty unless format=karpenter'],
     ] as const) {
       const r = runScript('nodegroup', [...words], dead);
       expect(r.status, r.stderr).to.equal(2);

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, CreateNodegroupCommand } from '@aws-sdk/client-eks';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
 import { checkPrefix, imageIdParameter, publishedImageIds, publishImageParameters } from '../../src/lifecycle/ssm.ts';
@@ -95,6 +96,8 @@ describe('lifecycle: make sweep (moto)', function () {
     await publishImageParameters(clients, '/rhel-eks-ami', cell, [{ region: WEST, ami: builds[3].west }]);
     await clients.ssm(EAST).send(new PutParameterCommand({ Name: '/elsewhere/pinned', Value: builds[3].east, Type: 'String' }));
     await clients.ec2(EAST).send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'pinned', LaunchTemplateData: { ImageId: 'resolve:ssm:/elsewhere/pinned' } }));
+    // A parameter that no longer exists (ParameterNotFound) names no image: it protects nothing.
+    await clients.ec2(EAST).send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'stale', LaunchTemplateData: { ImageId: 'resolve:ssm:/elsewhere/deleted' } }));
   });
 
   const exists = async (region: string, id: string) => ((await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).some((i) => i.ImageId === id);
@@ -164,5 +167,57 @@ describe('lifecycle: make sweep (moto)', function () {
     const again = planSweep(await gatherInventory(clients, [WEST, EAST], '/rhel-eks-ami'), 2, [WEST, EAST]);
     expect(again.cells.flatMap((c) => c.remove)).to.deep.equal([]);
     expect(describePlan(again, true).at(-1)).to.match(/^0 image\(s\) to remove/);
+  });
+});
+
+describe('lifecycle: the sweep fails closed on an unreadable resolve:ssm: parameter (moto with IAM enforced)', function () {
+  this.timeout(60_000);
+  const handle = useMoto();
+  let sweeper: LifecycleClients;
+  let old: string;
+
+  before(async () => {
+    const admin = lifecycleClients();
+    const names = ['v1', 'v2', 'v3'].map((v) => `rhel-9-eks-node-1.28-x86_64-standard-${v}`);
+    const ids: string[] = [];
+    for (const name of names) ids.push(await registerTaggedImage(admin.ec2(WEST), name, buildTags({ version: '1.28.15', rhel: '9.5.0', arch: 'x86_64', name })));
+    old = ids[0];
+    // A launch template resolves its image through a parameter the sweeping identity may not read.
+    await admin.ssm(WEST).send(new PutParameterCommand({ Name: '/team/secret/image', Value: old, Type: 'String' }));
+    await admin.ec2(WEST).send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'private', LaunchTemplateData: { ImageId: 'resolve:ssm:/team/secret/image' } }));
+    const endpoint = handle.moto!.endpoint;
+    const config = { region: WEST, endpoint, credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID!, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY! } };
+    const iam = new IAMClient(config);
+    await iam.send(new CreateUserCommand({ UserName: 'sweeper' }));
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        // moto evaluates non-S3 actions against Resource "*", so the denial covers every parameter.
+        { Effect: 'Deny', Action: 'ssm:GetParameter', Resource: '*' },
+      ],
+    };
+    await iam.send(new PutUserPolicyCommand({ UserName: 'sweeper', PolicyName: 'sweep', PolicyDocument: JSON.stringify(policy) }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'sweeper' }))).AccessKey!;
+    iam.destroy();
+    // From here on moto checks every request's signature and the caller's permissions.
+    expect((await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' })).status).to.equal(200);
+    process.env.AWS_ACCESS_KEY_ID = key.AccessKeyId!;
+    process.env.AWS_SECRET_ACCESS_KEY = key.SecretAccessKey!;
+    sweeper = lifecycleClients();
+  });
+
+  it('keeps every image of the region, naming the parameter and the error, instead of treating it as unreferenced', async () => {
+    // moto answers the denial with a 403 whose body the SSM client cannot parse (a SyntaxError carrying the 403);
+    // AWS answers AccessDeniedException. Either way the read fails with something other than ParameterNotFound.
+    const denied = await sweeper.ssm(WEST).send(new GetParameterCommand({ Name: '/team/secret/image' })).then(() => undefined, (e: Error & { $metadata?: { httpStatusCode?: number } }) => e);
+    expect(denied?.$metadata?.httpStatusCode ?? (denied as unknown as { $response?: { statusCode?: number } })?.$response?.statusCode, 'moto must refuse the read for this test to mean anything').to.equal(403);
+    const plan = planSweep(await gatherInventory(sweeper, [WEST], '/rhel-eks-ami'), 1, [WEST]);
+    const [main] = plan.cells;
+    expect(main.remove).to.deep.equal([]);
+    expect(main.protectedImages).to.have.length(2);
+    for (const { reasons } of main.protectedImages) {
+      expect(reasons.join('; ')).to.match(/launch template lt-\w+ \(private\) version 1 refers to SSM parameter \/team\/secret\/image, which could not be read \(/);
+    }
   });
 });

@@ -18,6 +18,8 @@ import { basename, dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { Sandbox, type SandboxOptions } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
+import { standInProgram } from '../../src/rehearse/stand-ins.ts';
+import { containerdAsset } from '../../src/stage/artifacts.ts';
 
 export const VERSIONS = {
   kubernetes: '1.28.15',
@@ -30,6 +32,8 @@ export const VERSIONS = {
 export const BUCKET = 'amazon-eks';
 /** A bucket whose aws-iam-authenticator.sha256 does not match the binary. */
 export const BAD_BUCKET = 'eks-bad-checksum';
+/** A bucket whose build carries no aws-iam-authenticator (optional: bootstrap.sh falls back to the AWS CLI). */
+export const NO_AUTHENTICATOR_BUCKET = 'eks-no-authenticator';
 export const AWSCLI_IP = '127.77.0.1';
 export const IPVS_MODULES = 'ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_sh ip_vs_dh ip_vs_sed ip_vs_nq ip_vs_mh nf_conntrack';
 
@@ -94,16 +98,25 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
   const stage = join(dir, 'stage');
   const gh = join(www, 'gh');
 
-  // containerd release tarballs (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr, bin/containerd-stress).
-  for (const version of [VERSIONS.containerd, VERSIONS.containerd2]) {
-    const root = join(stage, `containerd-${version}`);
-    put(join(root, 'bin/containerd'), script(`echo "containerd github.com/containerd/containerd v${version} 05044ec0a9a75232cad458027ca83437aae3f4da"`), 0o755);
-    for (const b of ['containerd-shim-runc-v2', 'ctr', 'containerd-stress']) put(join(root, 'bin', b), script(`echo "${b} v${version}"`), 0o755);
-    const asset = `containerd-${version}-linux-amd64.tar.gz`;
-    const out = join(gh, `containerd/containerd/releases/download/v${version}/${asset}`);
-    mkdirSync(dirname(out), { recursive: true });
-    must('tar', ['-czf', out, '-C', root, 'bin']);
-    put(`${out}.sha256sum`, `${sha256(out)}  ${asset}\n`);
+  // containerd release tarballs (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr, bin/containerd-stress), and
+  // for 2.x also the project's static build (containerd-static-…) that RHEL 8 installs. containerd and ctr are
+  // the shared stand-ins of rehearsal/stand-ins/ (a daemon that can run, an image store); no real binaries offline.
+  // Asset names from src/stage/artifacts.ts, which `make stage` uses too: the step must ask for exactly these.
+  for (const [version, assets] of [
+    [VERSIONS.containerd, [containerdAsset(VERSIONS.containerd, 'amd64', 9)]],
+    [VERSIONS.containerd2, [containerdAsset(VERSIONS.containerd2, 'amd64', 9), containerdAsset(VERSIONS.containerd2, 'amd64', 8)]],
+  ] as const) {
+    for (const asset of assets) {
+      const root = join(stage, asset);
+      const flavour = asset.includes('-static-') ? 'static' : 'dynamic';
+      put(join(root, 'bin/containerd'), standInProgram('containerd', { VERSION: `v${version}` }).replace('rehearsal-stand-in', `${flavour}-stand-in`), 0o755);
+      put(join(root, 'bin/ctr'), standInProgram('ctr'), 0o755);
+      for (const b of ['containerd-shim-runc-v2', 'containerd-stress']) put(join(root, 'bin', b), script(`echo "${b} v${version}"`), 0o755);
+      const out = join(gh, `containerd/containerd/releases/download/v${version}/${asset}`);
+      mkdirSync(dirname(out), { recursive: true });
+      must('tar', ['-czf', out, '-C', root, 'bin']);
+      put(`${out}.sha256sum`, `${sha256(out)}  ${asset}\n`);
+    }
   }
   // runc: one binary per arch and a runc.sha256sum listing them all.
   const runcDir = join(gh, `opencontainers/runc/releases/download/v${VERSIONS.runc}`);
@@ -128,9 +141,10 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
     'aws-iam-authenticator': script('echo "{\\"Version\\":\\"0.6.27\\"}"'),
     kubectl: script(`echo "Client Version: v${VERSIONS.kubernetes}"`),
   };
-  for (const bucket of [BUCKET, BAD_BUCKET]) {
+  for (const bucket of [BUCKET, BAD_BUCKET, NO_AUTHENTICATOR_BUCKET]) {
     const prefix = join(www, 's3', bucket, VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64');
     for (const [name, content] of Object.entries(binaries)) {
+      if (bucket === NO_AUTHENTICATOR_BUCKET && name === 'aws-iam-authenticator') continue;
       put(join(prefix, name), content, 0o755);
       const digest = bucket === BAD_BUCKET && name === 'aws-iam-authenticator' ? '0'.repeat(64) : sha256(join(prefix, name));
       put(join(prefix, `${name}.sha256`), `${digest}  ${name}\n`);
@@ -145,7 +159,7 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
 
   // AWS CLI v2 installer zip: aws/install + aws/dist/aws, signed.
   const cli = join(stage, 'awscli');
-  put(join(cli, 'aws/dist/aws'), script('echo "aws-cli/2.22.35 Python/3.12.6 Linux/6.1 exe/x86_64.rhel.9"'), 0o755);
+  put(join(cli, 'aws/dist/aws'), standInProgram('aws', { ARCH: 'x86_64' }), 0o755);
   put(join(cli, 'aws/install'), script([
     'set -eu',
     'install_dir=/usr/local/aws-cli bin_dir=/usr/local/bin',
@@ -252,6 +266,8 @@ export function contractEnv(f: Fixtures, overrides: Record<string, string> = {})
     RUNC_VERSION: VERSIONS.runc,
     PAUSE_IMAGE: '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10',
     IPVS_MODULES,
+    // The Debian root has no nft: the nftables readiness check runs in kube-proxy-modes.test.ts with Debian's nftables.
+    KUBE_PROXY_MODES: 'ipvs',
     VARIANT: 'standard',
     ...overrides,
   };

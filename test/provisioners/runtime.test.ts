@@ -4,7 +4,16 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BAD_BUCKET, contractEnv, sandboxSuite, VERSIONS } from './fixtures.ts';
+import { BAD_BUCKET, contractEnv, NO_AUTHENTICATOR_BUCKET, sandboxSuite, VERSIONS } from './fixtures.ts';
+
+/** containerd's default spec (from ctr oci spec) with the open-file limits of the upstream EKS node, used by the config. */
+function expectBaseRuntimeSpec(text: string, config: string): void {
+  const spec = JSON.parse(text);
+  expect(spec.ociVersion).to.be.a('string');
+  expect(spec.linux.namespaces, "ctr oci spec's defaults are kept").to.deep.include({ type: 'network' });
+  expect(spec.process.rlimits.filter((r: { type: string }) => r.type === 'RLIMIT_NOFILE')).to.deep.equal([{ type: 'RLIMIT_NOFILE', soft: 65536, hard: 1048576 }]);
+  expect(config).to.match(/^base_runtime_spec = "\/etc\/containerd\/base-runtime-spec\.json"$/m);
+}
 
 describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', function () {
   this.timeout(120_000);
@@ -15,24 +24,47 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     await ok(sb, 'rootfs.sh');
     for (const file of ['/etc/systemd/system/containerd.service', '/etc/systemd/system/kubelet.service', '/etc/modules-load.d/containerd.conf',
       '/etc/sysctl.d/90-eks-worker.conf', '/etc/NetworkManager/conf.d/90-eks-unmanaged-devices.conf', '/etc/logrotate.d/eks-worker',
-      '/etc/ssh/sshd_config.d/10-eks-hardening.conf', '/etc/crypto-policies/policies/modules/EKS-SSH.pmod', '/etc/eks/image-credential-provider/config.json']) {
+      '/etc/ssh/sshd_config.d/10-eks-hardening.conf', '/etc/crypto-policies/policies/modules/EKS-SSH.pmod', '/etc/eks/image-credential-provider/config.json',
+      '/etc/eks/ecr-accounts.txt', '/etc/systemd/system/cni-cache-reset.service', '/etc/chrony.d/amazon-time-sync.conf']) {
       expect(sb.exists(file), file).to.equal(true);
     }
     expect(sb.exists('/etc/containerd/config-1.7.toml.tmpl')).to.equal(false);
     expect(sb.read('/etc/modules-load.d/containerd.conf').split('\n').filter(Boolean)).to.deep.equal(['overlay', 'br_netfilter']);
     const sysctl = sb.read('/etc/sysctl.d/90-eks-worker.conf');
     for (const line of ['net.ipv4.ip_forward = 1', 'net.bridge.bridge-nf-call-iptables = 1', 'net.bridge.bridge-nf-call-ip6tables = 1',
-      'vm.overcommit_memory = 1', 'kernel.panic = 10', 'kernel.panic_on_oops = 1', 'net.ipv4.ip_local_reserved_ports = 10248-10250,10256,30000-32767']) {
+      'vm.overcommit_memory = 1', 'kernel.panic = 10', 'kernel.panic_on_oops = 1']) {
       expect(sysctl).to.include(line);
     }
     expect(sysctl).to.match(/^fs\.inotify\.max_user_watches = \d+$/m).and.match(/^fs\.inotify\.max_user_instances = \d+$/m);
+    // The host ports EKS add-ons bind (domain facts), nothing else: the NodePort range lies below the ephemeral one.
+    const reserved = /^net\.ipv4\.ip_local_reserved_ports = (.*)$/m.exec(sysctl)?.[1].split(',');
+    expect(reserved).to.deep.equal(['2703', '9808', '9809', '10249', '10250', '10256', '61678', '61679']);
     // logrotate (real) accepts the file.
     const logrotate = await sb.exec(['logrotate', '-d', '/etc/logrotate.d/eks-worker']);
     expect(logrotate.status, logrotate.output).to.equal(0);
     // The ECR credential provider covers every ECR domain, FIPS and the isolated partitions included.
     const ecr = JSON.parse(sb.read('/etc/eks/image-credential-provider/config.json'));
     expect(ecr.providers[0].matchImages).to.include.members(['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr-fips.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn',
-      '*.dkr.ecr.*.c2s.ic.gov', '*.dkr.ecr.*.sc2s.sgov.gov', '*.dkr.ecr.*.cloud.adc-e.uk', '*.dkr.ecr.*.csp.hci.ic.gov']);
+      '*.dkr.ecr.*.c2s.ic.gov', '*.dkr.ecr.*.sc2s.sgov.gov', '*.dkr.ecr.*.cloud.adc-e.uk', '*.dkr.ecr.*.csp.hci.ic.gov',
+      '*.dkr-ecr.*.on.aws', '*.dkr-ecr-fips.*.on.aws', '*.dkr-ecr.*.on.amazonwebservices.com.cn', '*.dkr.ecr.*.amazonaws.eu', 'public.ecr.aws']);
+    // The ECR account table bootstrap.sh reads comes from the build's generated/ files (data/partitions.json).
+    expect(sb.read('/etc/eks/ecr-accounts.txt')).to.match(/^us-isof-east-1 171035529773$/m).and.match(/^eusc-de-east-1 877088126301$/m);
+    // The CNI cache reset is a valid unit (real systemd-analyze) ordered before containerd and kubelet.
+    const unit = sb.read('/etc/systemd/system/cni-cache-reset.service');
+    expect(unit).to.match(/^Before=.*\bcontainerd\.service\b/m).and.match(/^ExecStart=\/usr\/bin\/rm -rf \/var\/lib\/cni\/results$/m);
+    const verify = await sb.exec(['systemd-analyze', 'verify', '--man=no', '/etc/systemd/system/cni-cache-reset.service']);
+    expect(verify.status, verify.output).to.equal(0);
+  });
+
+  it('enables the CNI cache reset, which clears /var/lib/cni/results when run (the real rm, as systemd runs it)', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    expect((await sb.exec(['systemctl', 'is-enabled', 'cni-cache-reset.service'])).stdout.trim()).to.equal('enabled');
+    await sb.exec(['bash', '-c', 'mkdir -p /var/lib/cni/results /var/lib/cni/networks && echo {} > /var/lib/cni/results/k8s-pod-network-abc-eth0']);
+    const exec = /^ExecStart=(.*)$/m.exec(sb.read('/etc/systemd/system/cni-cache-reset.service'))![1];
+    expect((await sb.exec(['bash', '-c', exec])).status).to.equal(0);
+    expect(sb.exists('/var/lib/cni/results')).to.equal(false);
+    expect(sb.exists('/var/lib/cni/networks'), 'only the results cache goes').to.equal(true);
   });
 
   it('installs containerd 1.7 and runc from GitHub releases, writes a systemd-cgroup config with the pause image, enables containerd', async () => {
@@ -45,6 +77,9 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     const config = sb.read('/etc/containerd/config.toml');
     expect(config).to.match(/^version = 2$/m).and.match(/^SystemdCgroup = true$/m);
     expect(config).to.include(`sandbox_image = "${env.PAUSE_IMAGE}"`);
+    expect(config).to.match(/^imports = \["\/etc\/containerd\/config\.d\/\*\.toml"\]$/m);
+    expect(sb.exists('/etc/containerd/config.d')).to.equal(true);
+    expectBaseRuntimeSpec(sb.read('/etc/containerd/base-runtime-spec.json'), config);
     expect((await sb.exec(['systemctl', 'is-enabled', 'containerd.service'])).stdout.trim()).to.equal('enabled');
     expect(f().requests).to.include(`/gh/containerd/containerd/releases/download/v${VERSIONS.containerd}/containerd-${VERSIONS.containerd}-linux-amd64.tar.gz.sha256sum`);
     // The unit is valid for systemd (real systemd-analyze inside the root).
@@ -52,18 +87,38 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     expect(verify.status, verify.output).to.equal(0);
   });
 
-  it('refuses containerd 2.x on RHEL 8 and writes the version 3 config for 2.x on RHEL 9', async () => {
+  it('installs containerd 2.x on RHEL 8 from the static release build, and the version 3 config with the same limits', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');
-    const refused = await sb.runStep('containerd.sh', contractEnv(f(), { RHEL_VERSION: '8', CONTAINERD_VERSION: VERSIONS.containerd2 }));
-    expect(refused.status).to.not.equal(0);
-    expect(refused.stderr).to.include(`CONTAINERD_VERSION=${VERSIONS.containerd2} needs glibc 2.34`);
-    expect(sb.exists('/usr/bin/containerd')).to.equal(false);
-    const env = contractEnv(f(), { RHEL_VERSION: '9', CONTAINERD_VERSION: VERSIONS.containerd2 });
-    await ok(sb, 'containerd.sh', env);
+    const env = contractEnv(f(), { RHEL_VERSION: '8', CONTAINERD_VERSION: VERSIONS.containerd2 });
+    const result = await ok(sb, 'containerd.sh', env);
+    const asset = `containerd-static-${VERSIONS.containerd2}-linux-amd64.tar.gz`;
+    expect(result.stderr).to.include(`verified ${asset}`);
+    expect(f().requests).to.include(`/gh/containerd/containerd/releases/download/v${VERSIONS.containerd2}/${asset}.sha256sum`);
+    // The fixture's static stand-in says so when asked for its version: the static build is what got installed.
+    expect((await sb.exec(['/usr/bin/containerd', '--version'])).stdout).to.include('static-stand-in');
     const config = sb.read('/etc/containerd/config.toml');
     expect(config).to.match(/^version = 3$/m).and.match(/^SystemdCgroup = true$/m);
     expect(config).to.include(`sandbox = "${env.PAUSE_IMAGE}"`);
+    expect(config).to.match(/^imports = \["\/etc\/containerd\/config\.d\/\*\.toml"\]$/m);
+    expectBaseRuntimeSpec(sb.read('/etc/containerd/base-runtime-spec.json'), config);
+  });
+
+  it('installs the dynamic 2.x build on RHEL 9 and 10, and refuses containerd 1.7 on RHEL 10', async () => {
+    for (const rhel of ['9', '10']) {
+      const sb = fresh();
+      await ok(sb, 'rootfs.sh');
+      const result = await ok(sb, 'containerd.sh', contractEnv(f(), { RHEL_VERSION: rhel, CONTAINERD_VERSION: VERSIONS.containerd2 }));
+      expect(result.stderr, rhel).to.include(`verified containerd-${VERSIONS.containerd2}-linux-amd64.tar.gz`);
+      expect((await sb.exec(['/usr/bin/containerd', '--version'])).stdout).to.include('dynamic-stand-in');
+      sb.destroy();
+    }
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    const refused = await sb.runStep('containerd.sh', contractEnv(f(), { RHEL_VERSION: '10', CONTAINERD_VERSION: VERSIONS.containerd }));
+    expect(refused.status).to.not.equal(0);
+    expect(refused.stderr).to.include(`CONTAINERD_VERSION=${VERSIONS.containerd}: RHEL 10 images get containerd 2.x only`);
+    expect(sb.exists('/usr/bin/containerd')).to.equal(false);
   });
 
   it('takes containerd, runc and CNI plugins from the binary bucket mirror when PULL_CNI_FROM_GITHUB=false', async () => {
@@ -97,6 +152,27 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     expect(enabled.stdout.trim()).to.equal('disabled');
     const verify = await sb.exec(['systemd-analyze', 'verify', '--man=no', '/etc/systemd/system/kubelet.service']);
     expect(verify.status, verify.output).to.equal(0);
+  });
+
+  it('installs kubelet and the credential provider without aws-iam-authenticator when the bucket has none for the build', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    const result = await ok(sb, 'kubernetes.sh', contractEnv(f(), { BINARY_BUCKET_NAME: NO_AUTHENTICATOR_BUCKET }));
+    expect(result.stderr).to.match(/aws-iam-authenticator is not in the bucket for this build \(anonymous read: HTTP 404 not found\); it is optional/);
+    expect(sb.exists('/usr/bin/kubelet')).to.equal(true);
+    expect(sb.exists('/etc/eks/image-credential-provider/ecr-credential-provider')).to.equal(true);
+    expect(sb.exists('/usr/bin/aws-iam-authenticator')).to.equal(false);
+  });
+
+  it('says why a required download failed: the bucket answered 404 to the anonymous read', async () => {
+    const sb = fresh();
+    await ok(sb, 'rootfs.sh');
+    const result = await sb.runStep('kubernetes.sh', contractEnv(f(), { KUBERNETES_BUILD_DATE: '2000-01-01' }));
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.include(`download failed: s3://amazon-eks/${VERSIONS.kubernetes}/2000-01-01/bin/linux/amd64/kubelet (anonymous read: HTTP 404 not found)`);
+    const github = await sb.runStep('cni-plugins.sh', contractEnv(f(), { CNI_PLUGIN_VERSION: 'v0.0.1' }));
+    expect(github.status).to.not.equal(0);
+    expect(github.stderr).to.match(/download failed: http:\/\/127\.0\.0\.1:\d+\/gh\/containernetworking\/plugins\/releases\/download\/v0\.0\.1\/cni-plugins-linux-amd64-v0\.0\.1\.tgz: HTTP 404 not found/);
   });
 
   it('fails naming the artifact when a checksum is wrong, with nothing installed', async () => {

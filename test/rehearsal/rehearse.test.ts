@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { repoPath } from '../../src/paths.ts';
 import { make } from '../support/make.ts';
 import { requireTool } from '../support/tools.ts';
+import { purlOf, spdxProblems, type SpdxDocument } from '../support/spdx.ts';
 
 function planDirFrom(output: string, root = repoPath()): string {
   const match = /Rehearsal results: (\S+)\/\{rootfs/.exec(output);
@@ -59,6 +60,23 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       expect(JSON.parse(readFileSync(join(dir, 'version-info.json'), 'utf8')).kubernetes.kubelet).to.equal('Kubernetes v1.28.2');
     });
 
+    it('leaves a schema-valid SBOM with kubelet and containerd at the plan versions, provenance naming the AMIs, release notes', () => {
+      const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+      const sbom = JSON.parse(readFileSync(join(dir, 'sbom.spdx.json'), 'utf8')) as SpdxDocument;
+      expect(spdxProblems(sbom)).to.deep.equal([]);
+      const versionOf = (name: string) => sbom.packages.filter((p) => p.name === name).map((p) => p.versionInfo);
+      expect(versionOf('kubelet')).to.deep.equal([plan.kubernetes_version]);
+      expect(versionOf('containerd')).to.deep.equal([plan.variables.containerd_version]);
+      // The image's packages: what dnf installed, from the RPM database (rpm stub).
+      for (const pkg of ['ipvsadm', 'conntrack-tools', 'amazon-ssm-agent']) expect(sbom.packages.some((p) => p.name === pkg && purlOf(p)?.startsWith(`pkg:rpm/redhat/${pkg}@`)), pkg).to.equal(true);
+      const amis = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).builds[0].artifact_id.split(',').map((pair: string) => pair.split(':')[1]);
+      const [statement] = readFileSync(join(dir, 'provenance.intoto.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(statement._type).to.equal('https://in-toto.io/Statement/v1');
+      expect(statement.subject.map((s: { name: string }) => s.name)).to.deep.equal(amis);
+      expect(output).to.match(/SBOM\s+sha256 [0-9a-f]{64}/);
+      expect(readFileSync(join(dir, 'release-notes.md'), 'utf8')).to.contain(`| kubelet | v${plan.kubernetes_version} |`);
+    });
+
     it('lays the IPVS modules-load file, the sysctls and masked nm-cloud-setup', () => {
       const ipvs = readFileSync(join(root, 'etc/modules-load.d/ipvs.conf'), 'utf8');
       const wanted = JSON.parse(readFileSync(repoPath('data/ipvs.json'), 'utf8')).modules as string[];
@@ -79,6 +97,35 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     it('configures containerd with the systemd cgroup driver and the regional pause image', () => {
       const config = readFileSync(join(root, 'etc/containerd/config.toml'), 'utf8');
       expect(config).to.match(/SystemdCgroup = true/).and.to.contain('602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9');
+    });
+
+    // containerd and ctr are stand-ins (rehearsal/stand-ins/, no real binaries offline): ctr keeps its image store
+    // under /var/lib/containerd/stand-in-images/<namespace>/, one directory per image with its name and labels.
+    it('has the pause image pinned in containerd\'s store and exported for bootstrap.sh (public copy: no instance role here)', () => {
+      const pause = '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9';
+      const store = join(root, 'var/lib/containerd/stand-in-images/k8s.io');
+      const images = readdirSync(store).map((d) => ({ name: readFileSync(join(store, d, 'name'), 'utf8').trim(), labels: readFileSync(join(store, d, 'labels'), 'utf8') }));
+      expect(images.map((i) => i.name)).to.deep.equal([pause]);
+      expect(images[0].labels).to.include('io.cri-containerd.pinned=pinned');
+      expect(existsSync(join(root, 'etc/eks/pause-image.tar'))).to.equal(true);
+      // Without iam_instance_profile the commercial build takes the public ECR copy and says so.
+      expect(output).to.include('WARNING: this build instance has no instance role').and.to.include('public.ecr.aws/eks-distro/kubernetes/pause:3.9');
+      // containerd was started through its unit for the step (a real systemd here) and stopped again.
+      expect(output).to.include('starting containerd.service for this step').and.to.include('stopped containerd again');
+    });
+
+    it('masks firewalld, reserves the add-on host ports, resets the CNI cache at boot, points chrony at Amazon Time Sync', () => {
+      expect(readlinkSync(join(root, 'etc/systemd/system/firewalld.service'))).to.equal('/dev/null');
+      expect(readFileSync(join(root, 'etc/sysctl.d/90-eks-worker.conf'), 'utf8')).to.match(/^net\.ipv4\.ip_local_reserved_ports = 2703,9808,9809,10249,10250,10256,61678,61679$/m);
+      // The enablement symlink points inside the target's root (absolute), so read it rather than follow it here.
+      expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/cni-cache-reset.service'))).to.equal('/etc/systemd/system/cni-cache-reset.service');
+      expect(readFileSync(join(root, 'etc/chrony.conf'), 'utf8')).to.match(/^confdir \/etc\/chrony\.d$/m);
+      expect(readFileSync(join(root, 'etc/chrony.d/amazon-time-sync.conf'), 'utf8')).to.include('169.254.169.123').and.to.include('fd00:ec2::123');
+      expect(JSON.parse(readFileSync(join(dir, 'version-info.json'), 'utf8')).rhel_release).to.equal('9.5');
+    });
+
+    it('removes the launch key Packer logged in with from the SSH user\'s authorized_keys', () => {
+      expect(readFileSync(join(root, 'home/ec2-user/.ssh/authorized_keys'), 'utf8')).to.not.include('eks-ami-rehearsal');
     });
 
     it('leaves no host keys, an empty machine-id and no build directory', () => {
@@ -102,12 +149,24 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     before(function () {
       requireTool('oscap', 'the STIG variant rehearsal (Debian: openscap-scanner, ssg-nondebian)');
       // Air-gapped, as GovCloud STIG builds usually are: everything from a mirror in the partition, upstream unreachable.
-      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1', 'binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'pull_cni_from_github=false']);
+      // GovCloud has no public copy of the pause image: the build instance needs a role (iam_instance_profile).
+      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1', 'binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'pull_cni_from_github=false', 'iam_instance_profile=EC2Role']);
       output = result.output;
       expect(result.status, output.slice(-4000)).to.equal(0);
       dir = planDirFrom(output);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('pulls the FIPS-endpoint pause image with an ECR token from the instance role, and pins it', () => {
+      expect(output).to.include('getting an ECR token for 013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com with the instance role EC2Role');
+      const root = join(dir, 'rehearsal', 'rootfs');
+      const store = join(root, 'var/lib/containerd/stand-in-images/k8s.io');
+      const images = readdirSync(store).map((d) => ({ name: readFileSync(join(store, d, 'name'), 'utf8').trim(), labels: readFileSync(join(store, d, 'labels'), 'utf8') }));
+      expect(images.map((i) => i.name)).to.deep.equal(['013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.9']);
+      expect(images[0].labels).to.include('io.cri-containerd.pinned=pinned');
+      // Both reboots were confirmed by a new boot id before the marker went.
+      expect(output.match(/reboot confirmed \(boot id/g)).to.have.length(2);
+    });
 
     it('enables FIPS, reboots, remediates with the tailoring, reboots, scans, and reports the score', () => {
       const calls = readFileSync(join(dir, 'rehearsal', 'stub-calls.log'), 'utf8');

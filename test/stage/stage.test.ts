@@ -1,6 +1,6 @@
 // `make stage` against moto's S3 (through a fault-injecting proxy) and a local GitHub stand-in: every
 // artifact arrives intact or the run fails clearly, and nothing corrupt or partial ever reaches the mirror.
-import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { runPipeline } from '../../src/pipeline.ts';
 import { processRunner } from '../../src/process/run.ts';
@@ -206,6 +206,27 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     } catch (e) {
       expect((e as { exitCode?: number }).exitCode).to.equal(2);
       expect((e as Error).message).to.contain('kubernetes_version="1.28.3" (command line) contradicts the lock file').and.to.contain('containerd_version');
+    }
+  });
+
+  it('stages without aws-iam-authenticator when the source bucket does not carry it (optional on the instance too)', async () => {
+    const key = `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/aws-iam-authenticator`;
+    const aside = async (from: string, to: string) => {
+      for (const suffix of ['', '.sha256']) {
+        await direct.send(new CopyObjectCommand({ Bucket: SOURCE, Key: `${to}${suffix}`, CopySource: `${SOURCE}/${from}${suffix}`, ACL: 'public-read' }));
+        await direct.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: `${from}${suffix}` }));
+      }
+    };
+    await aside(key, `${key}.aside`);
+    try {
+      const { error, result, logs } = await stage();
+      expect(error, String(error?.message)).to.equal(undefined);
+      expect(result!.lock.artifacts.map((a) => a.name)).to.not.include('aws-iam-authenticator');
+      expect(result!.lock.artifacts).to.have.length(8);
+      expect(logs.join('\n')).to.include(`aws-iam-authenticator is not in s3://${SOURCE}/${key}: not staged (optional`);
+      expect(await mirrorKeys()).to.not.include(key);
+    } finally {
+      await aside(`${key}.aside`, key);
     }
   });
 

@@ -56,6 +56,22 @@ describe('stage: artifact list', () => {
     expect(specs.map((s) => s.verification.kind)).to.deep.equal([...Array(7).fill('sha256-file'), 'pgp-signature', 'pgp-signature']);
   });
 
+  it('stages the containerd asset the instance installs: the static 2.x build for RHEL 8, the usual build otherwise', () => {
+    // provisioners/containerd.sh picks containerd-static-<V>-linux-<arch>.tar.gz for RHEL 8 with containerd 2.x.
+    const asset = (rhelVersion: number, containerdVersion: string) =>
+      artifactsFor({ kubernetesVersion: '1.33.1', buildDate: '2025-06-01', binaryArch: 'amd64', cniPluginVersion: 'v1.6.2', containerdVersion, rhelVersion, runcVersion: '1.2.6', sourceBucket: { name: 'amazon-eks', region: 'us-west-2' }, ssmRegion: 'us-west-2' })
+        .find((s) => s.name === 'containerd')!;
+    const rhel8 = asset(8, '2.1.4');
+    expect(rhel8.file).to.equal('containerd-static-2.1.4-linux-amd64.tar.gz');
+    expect(rhel8.key).to.equal('github/containerd/containerd/releases/download/v2.1.4/containerd-static-2.1.4-linux-amd64.tar.gz');
+    expect(rhel8.checksumKey).to.equal('github/containerd/containerd/releases/download/v2.1.4/containerd-static-2.1.4-linux-amd64.tar.gz.sha256sum');
+    expect(asset(8, '1.7.27').file).to.equal('containerd-1.7.27-linux-amd64.tar.gz');
+    expect(asset(9, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
+    expect(asset(10, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
+    // provisioners/containerd.sh asks for the same names: test/provisioners/fixtures.ts publishes only what
+    // containerdAsset() names, and runtime.test.ts installs from there on RHEL 8, 9 and 10.
+  });
+
   it('uses the S3 domain of the partition (data/partitions.json)', () => {
     expect(s3Url('b', 'cn-north-1', 'k/x')).to.equal('https://s3.cn-north-1.amazonaws.com.cn/b/k/x');
     expect(s3Url('b', 'us-gov-west-1', 'k')).to.equal('https://s3.us-gov-west-1.amazonaws.com/b/k');

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { REPO, Sandbox, WORK_DIR } from '../support/sandbox.ts';
 import { contractEnv, fixtures, type Fixtures } from '../provisioners/fixtures.ts';
 import {
-  TAILORED_PROFILE, bootedFips, datastreamFile, instanceDatastream, instanceTailoring, requireSsgContent, runStepBooted, tailoringFile, type Major,
+  MAJORS, TAILORED_PROFILE, bootedFips, datastreamFile, instanceDatastream, instanceTailoring, requireSsgContent, runStepBooted, tailoringFile, type Major,
 } from './stig.ts';
 
 interface Step { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[]; variants?: string[] }
@@ -34,7 +34,7 @@ describe('STIG steps: FIPS, OpenSCAP remediation and scan', function () {
   before(async () => {
     requireSsgContent();
     f = await fixtures();
-    for (const major of ['8', '9'] as const) datastreams.set(major, readFileSync(datastreamFile(major), 'utf8'));
+    for (const major of MAJORS) datastreams.set(major, readFileSync(datastreamFile(major), 'utf8'));
   });
   afterEach(() => sandbox?.destroy());
   const fresh = () => (sandbox = Sandbox.create());
@@ -48,8 +48,8 @@ describe('STIG steps: FIPS, OpenSCAP remediation and scan', function () {
     it('standard builds run exactly the steps they ran before the STIG variant existed', () => {
       expect(sequence('standard').map((s) => s.script)).to.deep.equal([
         'base-os.sh', 'os-update.sh', 'cgroups.sh', 'reboot.sh', 'rootfs.sh', 'kernel-modules.sh', 'aws-cli.sh', 'containerd.sh',
-        'cni-plugins.sh', 'kubernetes.sh', 'ssm-agent.sh', 'rhel-network.sh', 'selinux-labels.sh', 'ssh-hardening.sh', 'inventory.sh',
-        'cleanup.sh', 'validate.sh',
+        'cni-plugins.sh', 'kubernetes.sh', 'ssm-agent.sh', 'sandbox-image.sh', 'time-sync.sh', 'rhel-network.sh', 'ssh-hardening.sh',
+        'selinux-labels.sh', 'inventory.sh', 'cleanup.sh', 'validate.sh',
       ]);
     });
 
@@ -73,7 +73,9 @@ describe('STIG steps: FIPS, OpenSCAP remediation and scan', function () {
       expect(at('stig-scan.sh')).to.be.lessThan(at('inventory.sh'));
       expect(at('stig-scan.sh')).to.be.lessThan(at('cleanup.sh'));
       expect(stig.at(-1)?.script).to.equal('validate.sh');
-      for (const s of ['fips.sh', 'fips-check.sh', 'stig-remediate.sh', 'stig-scan.sh']) {
+      // RHEL 10 cannot enable FIPS during the build: the source image is checked before anything else runs.
+      expect(stig[0].script).to.equal('fips-preflight.sh');
+      for (const s of ['fips-preflight.sh', 'fips.sh', 'fips-check.sh', 'stig-remediate.sh', 'stig-scan.sh']) {
         expect(allSteps.find((x) => x.script === s)?.variants, s).to.deep.equal(['stig']);
       }
     });
@@ -134,8 +136,62 @@ describe('STIG steps: FIPS, OpenSCAP remediation and scan', function () {
     });
   });
 
+  describe('RHEL 10: FIPS only from a FIPS-installed source image (no fips-mode-setup)', () => {
+    const env10 = (overrides: Record<string, string> = {}) => env({ RHEL_VERSION: '10', ...overrides });
+    /** A RHEL 10 system installed with fips=1: its crypto policy is FIPS from the start. */
+    const fipsInstalled = (sb: Sandbox) => sb.setStubState('crypto-policy', 'FIPS\n');
+
+    it('fips-preflight.sh fails at once, saying why and what to use, when the source image is not in FIPS mode', async () => {
+      const sb = fresh();
+      const result = await runStepBooted(sb, 'fips-preflight.sh', env10(), 0);
+      expect(result.status).to.not.equal(0);
+      expect(result.stderr).to.include('variant=stig on RHEL 10 needs a source image installed in FIPS mode');
+      expect(result.stderr).to.include("the crypto policy is 'DEFAULT'").and.include('/proc/sys/crypto/fips_enabled is 0');
+      expect(result.stderr).to.include('source_ami_id=').and.include('variant=standard');
+      expect(sb.calls('fips-mode-setup'), 'RHEL 10 has no fips-mode-setup').to.deep.equal([]);
+      // The kernel flag alone is not enough (the FIPS policy is part of a FIPS installation), nor the policy alone.
+      const flagOnly = await runStepBooted(sb, 'fips-preflight.sh', env10(), 1);
+      expect(flagOnly.status).to.not.equal(0);
+      fipsInstalled(sb);
+      const policyOnly = await runStepBooted(sb, 'fips-preflight.sh', env10(), 0);
+      expect(policyOnly.status).to.not.equal(0);
+    });
+
+    it('fips-preflight.sh passes on a FIPS-installed image; fips.sh and fips-check.sh then confirm it without fips-mode-setup or a reboot', async () => {
+      const sb = fresh();
+      fipsInstalled(sb);
+      for (const script of ['fips-preflight.sh', 'fips.sh', 'fips-check.sh']) {
+        const result = await runStepBooted(sb, script, env10(), 1);
+        expect(result.status, `${script}: ${result.output}`).to.equal(0);
+        expect(result.stderr, script).to.include("the crypto policy is 'FIPS' (update-crypto-policies --show, exit 0); /proc/sys/crypto/fips_enabled is 1");
+      }
+      expect(sb.calls('fips-mode-setup')).to.deep.equal([]);
+      expect(sb.exists(`${WORK_DIR}/reboot-required`)).to.equal(false);
+    });
+
+    it('fips.sh on a RHEL 10 instance not in FIPS mode fails instead of calling fips-mode-setup; fips-check.sh accepts FIPS:EKS-SSH', async () => {
+      const sb = fresh();
+      const result = await runStepBooted(sb, 'fips.sh', env10(), 0);
+      expect(result.status).to.not.equal(0);
+      expect(result.stderr).to.include('RHEL 10 cannot switch to FIPS mode after installation');
+      expect(sb.calls('fips-mode-setup')).to.deep.equal([]);
+      sb.setStubState('crypto-policy', 'FIPS:EKS-SSH\n');
+      expect((await runStepBooted(sb, 'fips-check.sh', env10(), 1)).status).to.equal(0);
+    });
+
+    it('on RHEL 8 and 9 fips-preflight.sh checks nothing (fips.sh enables FIPS later)', async () => {
+      const sb = fresh();
+      for (const major of ['8', '9']) {
+        const result = await runStepBooted(sb, 'fips-preflight.sh', env({ RHEL_VERSION: major }), 0);
+        expect(result.status, result.output).to.equal(0);
+        expect(result.stderr).to.include(`RHEL ${major}: fips.sh enables FIPS mode during the build`);
+      }
+      expect(sb.calls('fips-mode-setup')).to.deep.equal([]);
+    });
+  });
+
   describe('stig-remediate.sh', () => {
-    for (const major of ['8', '9'] as const) {
+    for (const major of MAJORS) {
       it(`RHEL ${major}: installs OpenSCAP and SSG in one dnf transaction, remediates with the tailored profile and this major's tailoring and data stream, asks for a reboot`, async () => {
         const sb = fresh();
         withContent(sb, major);

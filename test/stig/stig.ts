@@ -1,6 +1,7 @@
 // Shared by the STIG tests: the tailoring files in provisioners/lib/stig/, the SCAP Security Guide data streams
-// Debian ships for RHEL 8/9 (package ssg-nondebian, SSG 0.1.65), and running a step in a sandbox whose
-// "booted kernel" reports a chosen FIPS flag.
+// Debian ships for RHEL 8/9 (Debian 12's ssg-nondebian, SSG 0.1.65) and RHEL 10 (Debian 13's ssg-nondebian,
+// SSG 0.1.76, installed by scripts/install-ssg-rhel10.sh), and running a step in a sandbox whose "booted
+// kernel" reports a chosen FIPS flag.
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, WORK_DIR, type RunResult, type Sandbox } from '../support/sandbox.ts';
@@ -11,21 +12,26 @@ export const STIG_DIR = join(REPO, 'provisioners', 'lib', 'stig');
 export const STIG_PROFILE = 'xccdf_org.ssgproject.content_profile_stig';
 export const TAILORED_PROFILE = 'xccdf_org.ssgproject.content_profile_stig_eks_worker';
 export const RULE_PREFIX = 'xccdf_org.ssgproject.content_rule_';
-export const MAJORS = ['8', '9'] as const;
+export const MAJORS = ['8', '9', '10'] as const;
 export type Major = (typeof MAJORS)[number];
+/** Debian 12 has no RHEL 10 content: scripts/install-ssg-rhel10.sh extracts it from Debian 13's package here. */
+export const SSG10_CONTENT = '/usr/local/share/xml/scap/ssg/content';
+/** The SSG release each major's data stream comes from (what the tailoring is checked against). */
+export const SSG_RELEASE: Record<Major, string> = { '8': '0.1.65', '9': '0.1.65', '10': '0.1.76' };
 
 export const tailoringFile = (major: Major): string => join(STIG_DIR, `ssg-rhel${major}-stig-tailoring.xml`);
-export const datastreamFile = (major: Major): string => join(SSG_CONTENT, `ssg-rhel${major}-ds.xml`);
+export const datastreamFile = (major: Major): string => join(major === '10' ? SSG10_CONTENT : SSG_CONTENT, `ssg-rhel${major}-ds.xml`);
 /** Where the steps find them on the instance. */
 export const instanceTailoring = (major: Major): string => `${WORK_DIR}/lib/stig/ssg-rhel${major}-stig-tailoring.xml`;
 export const instanceDatastream = (major: Major): string => `/usr/share/xml/scap/ssg/content/ssg-rhel${major}-ds.xml`;
 
-/** The real OpenSCAP and Debian's copy of the SSG RHEL 8/9 data streams; missing, the test fails (never skips). */
+/** The real OpenSCAP and Debian's copies of the SSG RHEL 8/9/10 data streams; missing, the test fails (never skips). */
 export function requireSsgContent(): void {
   requireTool('oscap', 'the STIG tests (Debian packages openscap-scanner and ssg-nondebian)');
   for (const major of MAJORS) {
     if (!existsSync(datastreamFile(major))) {
-      throw new Error(`${datastreamFile(major)} is required for the STIG tests but missing: apt-get install ssg-nondebian (or 'make test-deps').`);
+      const install = major === '10' ? 'bash scripts/install-ssg-rhel10.sh as root' : 'apt-get install ssg-nondebian';
+      throw new Error(`${datastreamFile(major)} is required for the STIG tests but missing: ${install} (or 'make test-deps').`);
     }
   }
 }
@@ -132,6 +138,11 @@ export function runStepBooted(sb: Sandbox, script: string, env: Record<string, s
   const sys = sb.path('/.stubs/kernel/sys/crypto');
   if (!existsSync(sys)) mkdirSync(sys, { recursive: true });
   writeFileSync(join(sys, 'fips_enabled'), `${fipsEnabled}\n`);
+  // The mount hides the rest of /proc/sys; reboot.sh reads the boot id there. One id per modelled FIPS state
+  // (the boot that enabled FIPS and the FIPS boot after it differ), so a modelled reboot shows a new boot id.
+  const random = sb.path('/.stubs/kernel/sys/kernel/random');
+  mkdirSync(random, { recursive: true });
+  writeFileSync(join(random, 'boot_id'), `00000000-0000-4000-8000-00000000000${fipsEnabled}\n`);
   return sb.exec(['bash', '-c', 'mount --bind /.stubs/kernel/sys /proc/sys && exec bash "$0"', `${WORK_DIR}/${script}`], env);
 }
 

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireTool } from './tools.ts';
+import { imageFiles } from '../../src/render/image-files.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WORK_DIR = '/var/lib/eks-build';
@@ -127,10 +128,16 @@ export class Sandbox {
     mkdirSync(join(work, 'generated'));
     // The build's generated max-pods table (src/resolve/max-pods.ts makes the real one).
     writeFileSync(join(work, 'generated', 'eni-max-pods.txt'), '# generated for the sandbox\nm5.large 29 110\nt3.medium 17 110\n');
+    // The ECR account table and credential provider config render.ts generates from data/ (Kubernetes 1.28 here).
+    for (const [name, content] of Object.entries(imageFiles('1.28'))) writeFileSync(join(work, 'generated', name), content);
     for (const [name, content] of Object.entries(options.libOverrides ?? {})) writeFileSync(join(work, 'lib', name), content);
     // State a RHEL base image has and Debian lacks: SELinux configured enforcing.
     mkdirSync(this.path('/etc/selinux'), { recursive: true });
     writeFileSync(this.path('/etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    // and its release file (inventory.sh records the release actually installed).
+    writeFileSync(this.path('/etc/redhat-release'), 'Red Hat Enterprise Linux release 9.5 (Plow)\n');
+    // and chrony's configuration (RHEL's default names a pool and reads no drop-in directory).
+    writeFileSync(this.path('/etc/chrony.conf'), 'pool 2.rhel.pool.ntp.org iburst\nsourcedir /run/chrony-dhcp\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\nrtcsync\n');
     // Network fixtures: names of public endpoints routed to loopback servers, and their test CA trusted.
     if (options.hosts?.length) appendFileSync(this.path('/etc/hosts'), `${options.hosts.join('\n')}\n`);
     if (options.trustedCa) appendFileSync(this.path('/etc/ssl/certs/ca-certificates.crt'), options.trustedCa);

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { ConfigErrors } from '../../src/errors.ts';
 import { configure } from '../../src/variables/configure.ts';
-import { isRealDate } from '../../src/variables/rules.ts';
+import { buildRuleProblems, isRealDate, sessionManagerSourceProblem } from '../../src/variables/rules.ts';
 
 async function problems(...words: string[]): Promise<string> {
   try {
@@ -15,9 +15,24 @@ async function problems(...words: string[]): Promise<string> {
 }
 
 describe('cross-field rules', () => {
-  it('containerd 2.x needs RHEL 9', async () => {
-    expect(await problems('1.28', 'rhel_version=8', 'containerd_version=2.0.4')).to.contain('containerd_version="2.0.4" is not allowed: 1.x on RHEL 8');
-    expect(await problems('1.28', 'rhel_version=9', 'containerd_version=2.0.4')).to.equal('');
+  it('Kubernetes 1.36 and later refuse containerd 1.x; containerd 2 is fine on RHEL 8 too (static build)', async () => {
+    for (const words of [['1.36'], ['1.37', 'rhel_version=8'], ['kubernetes_version=1.36.2']]) {
+      expect(await problems(...words, 'containerd_version=1.7.27'), words.join(' ')).to.contain('containerd_version="1.7.27" is not allowed: 2.x for Kubernetes 1.3');
+    }
+    expect(await problems('1.35', 'containerd_version=1.7.27')).to.equal('');
+    expect(await problems('1.28', 'rhel_version=8', 'containerd_version=2.0.4')).to.equal('');
+    expect(await problems('1.36', 'rhel_version=8')).to.equal('');
+  });
+
+  it('containerd per minor: 1.7 for 1.28, 2.x from 1.29 on (as the EKS nodes), with the runc it is tested with', async () => {
+    const values = async (...words: string[]) => (await configure(words, {})).values;
+    expect(await values('1.28')).to.include({ containerd_version: '1.7.27', runc_version: '1.2.6' });
+    for (const minor of ['1.29', '1.33', '1.35', '1.36', '1.37']) {
+      const v = await values(minor);
+      expect(v.containerd_version, minor).to.match(/^2\.[12]\./);
+      expect(v.runc_version, minor).to.match(/^1\.3\./);
+    }
+    expect((await values('1.36', 'preset=rhel8')).containerd_version).to.match(/^2\./);
   });
 
   it('the instance type must have the architecture of the image', async () => {
@@ -78,5 +93,69 @@ describe('cross-field rules', () => {
   it('reports every problem at once', async () => {
     const message = await problems('1.28', 'arch=sparc', 'volume_size=1', 'ssh_timeout=forever');
     expect(message.split('\n')).to.have.length(3);
+  });
+});
+
+describe('build rules (make 1.28, make rehearse; checked by the pipeline before any AWS call)', () => {
+  async function buildProblems(...words: string[]): Promise<string> {
+    const config = await configure(words, {});
+    return buildRuleProblems({ values: config.values, sourceOf: config.sourceOf, minor: config.minor })
+      .map((p) => p.message)
+      .join('\n');
+  }
+
+  it('outside the aws partition the build instance needs a profile whose role can pull from ECR', async () => {
+    for (const region of ['us-gov-west-1', 'cn-north-1']) {
+      const message = await buildProblems('1.28', `aws_region=${region}`);
+      expect(message, region).to.contain('iam_instance_profile="" is not allowed: an instance profile when building in aws-');
+      expect(message).to.contain('ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer').and.to.contain('iam_role=');
+    }
+    expect(await buildProblems('1.28', 'aws_region=us-gov-west-1', 'iam_role=EC2Role')).to.equal('');
+    expect(await buildProblems('1.28', 'preset=govcloud-stig', 'iam_instance_profile=EC2Role')).to.equal('');
+    // The aws partition falls back to public ECR without a role.
+    expect(await buildProblems('1.28', 'aws_region=eu-west-1')).to.equal('');
+  });
+
+  it("session_manager is refused for Red Hat's own images (no SSM agent), not for a customer base", async () => {
+    const redHat = await buildProblems('1.28', 'ssh_interface=session_manager', 'iam_role=EC2Role');
+    expect(redHat).to.contain('ssh_interface="session_manager" is not allowed').and.to.contain("Red Hat's images (owner 309956199498), which ship no SSM agent");
+    expect(await buildProblems('1.28', 'ssh_interface=session_manager', 'iam_role=EC2Role', 'source_ami_owners=309956199498')).to.contain('ssh_interface=');
+    // The AWS blog's GovCloud STIG command: a customer image with the agent.
+    const blog = ['source_ami_owners=123456789012', 'source_ami_filter_name=RHEL9_STIG_BASE*2023-04-14*', 'ami_regions=us-gov-east-1', 'aws_region=us-gov-east-1'];
+    expect(await buildProblems('1.28', ...blog, 'binary_bucket_name=my-eks-bucket', 'binary_bucket_region=us-gov-east-1', 'iam_role=EC2Role', 'pull_cni_from_github=false', 'ssh_interface=session_manager')).to.equal('');
+    // User data that installs the agent is the user's way to use Red Hat's image with session_manager.
+    expect(await buildProblems('1.28', 'ssh_interface=session_manager', 'iam_role=EC2Role', 'user_data_file=README.md')).to.equal('');
+    // Mixed owners and source_ami_id are decided on the chosen image.
+    expect(await buildProblems('1.28', 'ssh_interface=session_manager', 'iam_role=EC2Role', 'source_ami_owners=309956199498,123456789012')).to.equal('');
+    const given = { ssh_interface: 'session_manager', user_data_file: '', aws_region: 'us-west-2' };
+    expect(sessionManagerSourceProblem(given, '309956199498')?.message).to.contain("which is Red Hat's (owner 309956199498)");
+    expect(sessionManagerSourceProblem(given, '123456789012')).to.equal(undefined);
+  });
+});
+
+describe('copies encrypted per region (region_kms_key_ids) and the temporary security group', () => {
+  const keyEast = 'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-1111-2222-3333-444455556666';
+  it('a chosen kms_key_id with copies to other regions needs a key per copy (no silent default key)', async () => {
+    const message = await problems('1.28', 'encrypted=true', 'kms_key_id=alias/eks', 'ami_regions=us-east-1');
+    expect(message).to.contain('region_kms_key_ids="" is not allowed: a key for each copy (us-east-1) when kms_key_id is set').and.to.contain('region_kms_key_ids=us-east-1=alias/NAME');
+    expect(await problems('1.28', 'encrypted=true', 'kms_key_id=alias/eks', 'ami_regions=us-east-1', `region_kms_key_ids=us-east-1=${keyEast}`)).to.equal('');
+    // Without a chosen key every region uses its default EBS key: consistent, allowed.
+    expect(await problems('1.28', 'encrypted=true', 'ami_regions=us-east-1')).to.equal('');
+  });
+
+  it('keys must cover exactly ami_regions, stay in the partition and each key in its own region', async () => {
+    expect(await problems('1.28', 'encrypted=true', 'ami_regions=us-east-1,eu-west-1', 'region_kms_key_ids=us-east-1=alias/a')).to.contain('Missing: eu-west-1');
+    expect(await problems('1.28', 'encrypted=true', 'ami_regions=us-east-1', 'region_kms_key_ids=us-east-1=alias/a,eu-west-1=alias/b')).to.contain('eu-west-1 is not in ami_regions');
+    expect(await problems('1.28', 'encrypted=true', 'ami_regions=eu-west-1', `region_kms_key_ids=eu-west-1=${keyEast}`)).to.contain('is in us-east-1; a copy can only use a key of its own region');
+    expect(await problems('1.28', 'encrypted=true', 'ami_regions=us-east-1', 'region_kms_key_ids=us-east-1=not-a-key')).to.contain('"not-a-key" is none of these');
+    expect(await problems('1.28', 'aws_region=us-gov-west-1', 'encrypted=true', 'ami_regions=us-gov-east-1', 'region_kms_key_ids=us-east-1=alias/a')).to.contain('us-east-1 is in aws');
+    expect(await problems('1.28', 'ami_regions=us-east-1', 'region_kms_key_ids=us-east-1=alias/a')).to.contain('encrypted=false is not allowed: true when region_kms_key_ids is set');
+    expect(await problems('1.28', 'region_kms_key_ids=us-east-1')).to.contain('region_kms_key_ids=');
+  });
+
+  it('temporary security group CIDRs are IPv4 blocks and make no sense with your own group', async () => {
+    expect(await problems('1.28', 'temporary_security_group_source_cidrs=203.0.113.7/32')).to.equal('');
+    expect(await problems('1.28', 'temporary_security_group_source_cidrs=203.0.113.7')).to.contain('temporary_security_group_source_cidrs=');
+    expect(await problems('1.28', 'temporary_security_group_source_cidrs=203.0.113.7/32', 'security_group_id=sg-0123456789abcdef0')).to.contain('unset when security_group_id is set');
   });
 });

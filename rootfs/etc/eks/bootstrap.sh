@@ -7,21 +7,35 @@
 #
 # This is the command line eksctl (overrideBootstrapCommand) and EKS managed node group user data use; the other
 # options they pass are accepted (see usage). Instance facts come from IMDS with IMDSv2 session tokens only.
+# NodeConfig user data (node.eks.aws/v1alpha1) is translated into a call of this script by
+# /usr/local/bin/eks-nodeconfig (eks-nodeconfig.service), so both kinds of user data configure a node the same way.
+#
+# AWS calls (the AWS CLI with the node role): ec2:DescribeInstances for the node name (the instance's
+# PrivateDnsName, which the EKS node authorizer expects), ec2:DescribeInstanceTypes only for an instance type the
+# max-pods table lacks, eks:DescribeCluster only without --apiserver-endpoint/--b64-cluster-ca, ecr:GetAuthorizationToken
+# only for a --pause-container-* image. AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly allow them.
 #
 # Environment (all optional):
 #   IMDS_ENDPOINT           base URL of the instance metadata service (default http://169.254.169.254)
 #   AWS_ENDPOINT_URL_EKS    EKS API endpoint for DescribeCluster (else AWS_ENDPOINT_URL, else the AWS CLI default)
+#   AWS_ENDPOINT_URL_EC2    EC2 API endpoint for DescribeInstances/DescribeInstanceTypes (else AWS_ENDPOINT_URL)
+#   AWS_ENDPOINT_URL_ECR    ECR API endpoint for the pause image's token (else AWS_ENDPOINT_URL)
+#   EKS_KUBELET_NO_BLOCK    true: start the kubelet with systemctl --no-block (set by eks-nodeconfig.service, which
+#                           is ordered before kubelet.service and would otherwise wait for itself)
 #
 # Files read (shipped in the image):
 #   /etc/eks/eni-max-pods.txt                      <instance type> <max pods> <max pods with prefix delegation>
 #   /etc/eks/ecr-accounts.txt                      <region> <ECR account serving EKS images there>
+#   /etc/eks/pause-image.tar                       the build's export of the sandbox image, re-imported when
+#                                                  containerd's store has lost it
 #   /etc/containerd/config.toml                    containerd config rendered at build time (schema 2 or 3); its
 #                                                  sandbox image is kept unless a --pause-container-* option is given
 #   /etc/eks/image-credential-provider/config.json kubelet image credential provider config (ecr-credential-provider)
 # Files written:
 #   /etc/kubernetes/pki/ca.crt, /etc/kubernetes/kubelet/kubelet-config.json, /var/lib/kubelet/kubeconfig,
 #   /etc/systemd/system/kubelet.service.d/30-eks-bootstrap.conf; /etc/containerd/config.toml only when the
-#   sandbox image changes or --containerd-config-file is given
+#   sandbox image changes or --containerd-config-file is given; /etc/containerd/config.d/50-bootstrap.toml with
+#   --containerd-config-dropin
 set -euo pipefail
 
 readonly EKS_DIR=/etc/eks
@@ -33,6 +47,11 @@ readonly KUBELET_CONFIG=/etc/kubernetes/kubelet/kubelet-config.json
 readonly KUBECONFIG_FILE=/var/lib/kubelet/kubeconfig
 readonly KUBELET_DROP_IN=/etc/systemd/system/kubelet.service.d/30-eks-bootstrap.conf
 readonly CONTAINERD_CONFIG=/etc/containerd/config.toml
+readonly CONTAINERD_DROPIN=/etc/containerd/config.d/50-bootstrap.toml
+readonly PAUSE_IMAGE_EXPORT=$EKS_DIR/pause-image.tar
+readonly PINNED_LABEL=io.cri-containerd.pinned=pinned
+# The kubelet's own default, and what the official EKS nodes (nodeadm) use when the instance type is unknown.
+readonly FALLBACK_MAX_PODS=110
 readonly CONTAINERD_SOCKET=unix:///run/containerd/containerd.sock
 readonly DEFAULT_PAUSE_TAG=3.10
 IMDS_ENDPOINT=${IMDS_ENDPOINT:-http://169.254.169.254}
@@ -57,13 +76,22 @@ Joins this instance to the EKS cluster CLUSTER_NAME.
                                the VPC has a 10.0.0.0/8 CIDR block, else 10.100.0.10)
   --service-ipv4-cidr CIDR     service CIDR, used for the default DNS address
   --kubelet-extra-args ARGS    extra kubelet flags (labels, taints, --max-pods ...)
-  --use-max-pods true|false    set maxPods from /etc/eks/eni-max-pods.txt (default true)
+  --kubelet-config-overrides F JSON object merged over the kubelet configuration this script writes (objects
+                               merged key by key, other values replaced), e.g. NodeConfig's kubelet.config
+  --use-max-pods true|false    set maxPods from /etc/eks/eni-max-pods.txt (default true); for an instance type
+                               the table lacks, from EC2 DescribeInstanceTypes, else 110 with a warning
+  --cni-prefix-delegation-enabled true|false
+                               the VPC CNI assigns /28 prefixes (ENABLE_PREFIX_DELEGATION=true): maxPods from the
+                               table's prefix-delegation column (default false)
   --container-runtime NAME     only "containerd"
   --ip-family ipv4             only ipv4
-  --aws-api-retry-attempts N   retries of DescribeCluster (default 3)
+  --aws-api-retry-attempts N   retries of each AWS API call (DescribeInstances, DescribeCluster...), with
+                               exponential backoff (default 5)
   --pause-container-account ID ECR account of the pause image (default: this region's EKS account)
   --pause-container-version V  tag of the pause image
   --containerd-config-file F   containerd configuration to use instead of the image's
+  --containerd-config-dropin F TOML fragment installed as /etc/containerd/config.d/50-bootstrap.toml (the image's
+                               containerd configuration imports config.d/*.toml), e.g. NodeConfig's containerd.config
   -h, --help                   this help
 
 Accepted and ignored, with a warning (no meaning on this image): --enable-docker-bridge, --docker-config-json,
@@ -82,10 +110,13 @@ KUBELET_EXTRA_ARGS=""
 USE_MAX_PODS=true
 CONTAINER_RUNTIME=containerd
 IP_FAMILY=ipv4
-API_RETRY_ATTEMPTS=3
+API_RETRY_ATTEMPTS=5
 PAUSE_CONTAINER_ACCOUNT=""
 PAUSE_CONTAINER_VERSION=""
 CONTAINERD_CONFIG_FILE=""
+CONTAINERD_CONFIG_DROPIN_FILE=""
+KUBELET_CONFIG_OVERRIDES=""
+PREFIX_DELEGATION=false
 
 while (($# > 0)); do
   arg=$1
@@ -118,6 +149,9 @@ while (($# > 0)); do
     --service-ipv4-cidr) SERVICE_IPV4_CIDR=$value ;;
     --kubelet-extra-args) KUBELET_EXTRA_ARGS=$value ;;
     --use-max-pods) USE_MAX_PODS=${value,,} ;;
+    --cni-prefix-delegation-enabled) PREFIX_DELEGATION=${value,,} ;;
+    --kubelet-config-overrides) KUBELET_CONFIG_OVERRIDES=$value ;;
+    --containerd-config-dropin) CONTAINERD_CONFIG_DROPIN_FILE=$value ;;
     --container-runtime) CONTAINER_RUNTIME=$value ;;
     --ip-family) IP_FAMILY=${value,,} ;;
     --aws-api-retry-attempts) API_RETRY_ATTEMPTS=$value ;;
@@ -138,6 +172,8 @@ done
 [[ $CLUSTER_NAME =~ ^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$ ]] ||
   die "cluster name '$CLUSTER_NAME' is not valid: 1-100 letters, digits, '-' or '_', starting with a letter or digit"
 [[ $USE_MAX_PODS == true || $USE_MAX_PODS == false ]] || die "--use-max-pods must be true or false, not '$USE_MAX_PODS'"
+[[ $PREFIX_DELEGATION == true || $PREFIX_DELEGATION == false ]] ||
+  die "--cni-prefix-delegation-enabled must be true or false, not '$PREFIX_DELEGATION'"
 [[ $CONTAINER_RUNTIME == containerd ]] || die "--container-runtime '$CONTAINER_RUNTIME' is not supported: only containerd"
 [[ $IP_FAMILY == ipv4 ]] || die "--ip-family '$IP_FAMILY' is not supported by this image: only ipv4"
 [[ $API_RETRY_ATTEMPTS =~ ^[0-9]+$ ]] || die "--aws-api-retry-attempts must be a whole number, not '$API_RETRY_ATTEMPTS'"
@@ -146,6 +182,17 @@ if [[ -n $APISERVER_ENDPOINT && ! $APISERVER_ENDPOINT =~ ^https?://[^[:space:]\"
 fi
 containerd_source=${CONTAINERD_CONFIG_FILE:-$CONTAINERD_CONFIG}
 [[ -f $containerd_source ]] || die "containerd configuration $containerd_source does not exist"
+if [[ -n $KUBELET_CONFIG_OVERRIDES ]]; then
+  command -v jq >/dev/null || die "jq is needed to merge --kubelet-config-overrides $KUBELET_CONFIG_OVERRIDES"
+  [[ -r $KUBELET_CONFIG_OVERRIDES ]] || die "--kubelet-config-overrides $KUBELET_CONFIG_OVERRIDES is not a readable file"
+  jq -e 'type == "object"' "$KUBELET_CONFIG_OVERRIDES" >/dev/null 2>&1 ||
+    die "--kubelet-config-overrides $KUBELET_CONFIG_OVERRIDES must hold one JSON object (KubeletConfiguration fields)"
+fi
+if [[ -n $CONTAINERD_CONFIG_DROPIN_FILE ]]; then
+  [[ -r $CONTAINERD_CONFIG_DROPIN_FILE ]] || die "--containerd-config-dropin $CONTAINERD_CONFIG_DROPIN_FILE is not a readable file"
+  grep -qE '^[[:space:]]*imports[[:space:]]*=.*/etc/containerd/config\.d/' "$containerd_source" ||
+    die "$containerd_source does not import /etc/containerd/config.d/*.toml, so --containerd-config-dropin would be ignored"
+fi
 log "INFO: joining cluster '$CLUSTER_NAME'"
 
 # --- instance metadata (IMDSv2 only) ------------------------------------------------------------------------------
@@ -165,13 +212,13 @@ AVAILABILITY_ZONE=$(imds placement/availability-zone)
 INSTANCE_ID=$(imds instance-id)
 INSTANCE_TYPE=$(imds instance-type)
 NODE_IP=$(imds local-ipv4)
-NODE_NAME=$(imds local-hostname)
-NODE_NAME=${NODE_NAME%% *}
+IMDS_HOSTNAME=$(imds local-hostname)
+IMDS_HOSTNAME=${IMDS_HOSTNAME%% *}
 AWS_DOMAIN=$(imds services/domain)
 MAC=$(imds mac)
-log "INFO: $INSTANCE_ID ($INSTANCE_TYPE) in $AVAILABILITY_ZONE, node IP $NODE_IP, name $NODE_NAME"
+log "INFO: $INSTANCE_ID ($INSTANCE_TYPE) in $AVAILABILITY_ZONE, node IP $NODE_IP"
 
-# --- cluster endpoint and CA --------------------------------------------------------------------------------------
+# --- AWS API calls ------------------------------------------------------------------------------------------------
 
 aws_eks() {
   local endpoint=${AWS_ENDPOINT_URL_EKS:-${AWS_ENDPOINT_URL:-}}
@@ -180,17 +227,58 @@ aws_eks() {
   aws "${args[@]}" eks "$@"
 }
 
+aws_ec2() {
+  local endpoint=${AWS_ENDPOINT_URL_EC2:-${AWS_ENDPOINT_URL:-}}
+  local args=(--region "$REGION")
+  [[ -z $endpoint ]] || args+=(--endpoint-url "$endpoint")
+  aws "${args[@]}" ec2 "$@"
+}
+
+aws_ecr() {
+  local endpoint=${AWS_ENDPOINT_URL_ECR:-${AWS_ENDPOINT_URL:-}}
+  local args=(--region "$REGION")
+  [[ -z $endpoint ]] || args+=(--endpoint-url "$endpoint")
+  aws "${args[@]}" ecr "$@"
+}
+
+# Before retry N (1-based) of an AWS call: 2^N seconds plus up to 2 s of jitter.
+backoff() {
+  log "INFO: $1 retry $2 of $API_RETRY_ATTEMPTS"
+  sleep $((2 ** $2 + RANDOM % 3))
+}
+
+# --- node name ----------------------------------------------------------------------------------------------------
+
+# The EKS node authorizer only lets a kubelet act for the node named after its instance's EC2 PrivateDnsName. IMDS
+# local-hostname differs from it when the VPC's DHCP options set carries a custom domain name, so the name comes from
+# DescribeInstances. That API is eventually consistent: a just-launched instance may be unknown or have no name yet.
+command -v aws >/dev/null || die "the AWS CLI (aws) is needed to read this instance's PrivateDnsName (ec2:DescribeInstances)"
+NODE_NAME=""
+for ((attempt = 0; attempt <= API_RETRY_ATTEMPTS; attempt++)); do
+  ((attempt == 0)) || backoff DescribeInstances "$attempt"
+  if NODE_NAME=$(aws_ec2 describe-instances --instance-ids "$INSTANCE_ID" --output text \
+    --query 'Reservations[0].Instances[0].PrivateDnsName') && [[ -n $NODE_NAME && $NODE_NAME != None ]]; then
+    break
+  fi
+  NODE_NAME=""
+done
+[[ -n $NODE_NAME ]] ||
+  die "could not read the PrivateDnsName of $INSTANCE_ID with ec2:DescribeInstances in $REGION after $((API_RETRY_ATTEMPTS + 1)) attempts: the node role needs ec2:DescribeInstances (AmazonEKSWorkerNodePolicy), and the EC2 API must be reachable (VPC endpoint or NAT)"
+[[ $NODE_NAME =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || die "PrivateDnsName '$NODE_NAME' of $INSTANCE_ID is not a valid node name"
+if [[ $NODE_NAME != "$IMDS_HOSTNAME" ]]; then
+  log "INFO: node name $NODE_NAME (EC2 PrivateDnsName) differs from the IMDS local-hostname $IMDS_HOSTNAME (custom DHCP domain)"
+fi
+log "INFO: node name $NODE_NAME"
+
+# --- cluster endpoint and CA --------------------------------------------------------------------------------------
+
 if [[ -n $APISERVER_ENDPOINT && -n $B64_CLUSTER_CA ]]; then
   log "INFO: endpoint and CA given: not calling DescribeCluster"
 else
-  command -v aws >/dev/null || die "the AWS CLI (aws) is needed to describe cluster '$CLUSTER_NAME'; or pass --apiserver-endpoint and --b64-cluster-ca"
   log "INFO: describing cluster '$CLUSTER_NAME' in $REGION"
   described=""
   for ((attempt = 0; attempt <= API_RETRY_ATTEMPTS; attempt++)); do
-    if ((attempt > 0)); then
-      log "INFO: DescribeCluster retry $attempt of $API_RETRY_ATTEMPTS"
-      sleep $((2 ** attempt + RANDOM % 3))
-    fi
+    ((attempt == 0)) || backoff DescribeCluster "$attempt"
     if described=$(aws_eks describe-cluster --name "$CLUSTER_NAME" --output text \
       --query 'cluster.[status, endpoint, certificateAuthority.data, kubernetesNetworkConfig.serviceIpv4Cidr, kubernetesNetworkConfig.ipFamily]'); then
       read -r status endpoint ca service_cidr ip_family <<<"$described"
@@ -232,23 +320,70 @@ log "INFO: cluster DNS $DNS_CLUSTER_IP"
 
 # --- max pods and reservations ------------------------------------------------------------------------------------
 
+# The table's second column is for the VPC CNI's default secondary-IP mode, the third for prefix delegation.
+max_pods_column=2
+max_pods_mode="secondary IPs"
+if [[ $PREFIX_DELEGATION == true ]]; then
+  max_pods_column=3
+  max_pods_mode="prefix delegation"
+fi
 table_max_pods=""
 if [[ -f $MAX_PODS_FILE ]]; then
-  table_max_pods=$(awk -v type="$INSTANCE_TYPE" '$1 == type { print $2; exit }' "$MAX_PODS_FILE")
+  table_max_pods=$(awk -v type="$INSTANCE_TYPE" -v column="$max_pods_column" '$1 == type { print $column; exit }' "$MAX_PODS_FILE")
 fi
+
+# For a type the table lacks (a newer family, or a region the image was copied to), the same formulas as the
+# build's table (src/resolve/max-pods.ts), from DescribeInstanceTypes: ENIs of the default network card ×
+# (IPv4 addresses per ENI − 1) + 2; with prefix delegation, on Nitro only, ENIs × (IPv4 per ENI − 1) × 16 + 2,
+# capped at 110 (up to 30 vCPUs) or 250 (more), as the EKS max-pods calculator does.
+max_pods_from_ec2() {
+  local described vcpus hypervisor ipv4_per_eni enis default_card cards card pods
+  described=$(aws_ec2 describe-instance-types --instance-types "$INSTANCE_TYPE" --output text --query \
+    'InstanceTypes[0].[VCpuInfo.DefaultVCpus, Hypervisor || `none`, NetworkInfo.Ipv4AddressesPerInterface, NetworkInfo.MaximumNetworkInterfaces, NetworkInfo.DefaultNetworkCardIndex || `0`, join(`,`, NetworkInfo.NetworkCards[].join(`:`, [to_string(NetworkCardIndex), to_string(MaximumNetworkInterfaces)]) || `[]`)]') ||
+    return 1
+  read -r vcpus hypervisor ipv4_per_eni enis default_card cards <<<"$described"
+  for card in ${cards//,/ }; do
+    [[ ${card%%:*} != "$default_card" ]] || enis=${card#*:}
+  done
+  [[ $vcpus =~ ^[0-9]+$ && $ipv4_per_eni =~ ^[0-9]+$ && $enis =~ ^[0-9]+$ ]] && ((ipv4_per_eni > 0 && enis > 0)) || return 1
+  pods=$((enis * (ipv4_per_eni - 1) + 2))
+  if [[ $PREFIX_DELEGATION == true ]]; then
+    [[ $hypervisor != nitro ]] || pods=$((enis * (ipv4_per_eni - 1) * 16 + 2))
+    local cap=110
+    ((vcpus <= 30)) || cap=250
+    ((pods <= cap)) || pods=$cap
+  fi
+  echo "$pods"
+}
+
 max_pods_json=""
 if [[ $USE_MAX_PODS == true ]]; then
-  [[ -n $table_max_pods ]] ||
-    die "instance type '$INSTANCE_TYPE' is not in $MAX_PODS_FILE: pass --use-max-pods false and --kubelet-extra-args '--max-pods=N', or rebuild the image"
-  [[ $table_max_pods =~ ^[0-9]+$ ]] || die "$MAX_PODS_FILE has '$table_max_pods' for $INSTANCE_TYPE, not a number"
+  if [[ -n $table_max_pods ]]; then
+    [[ $table_max_pods =~ ^[0-9]+$ ]] ||
+      die "$MAX_PODS_FILE has '$table_max_pods' in column $max_pods_column for $INSTANCE_TYPE, not a number: rebuild the image"
+    log "INFO: maxPods $table_max_pods for $INSTANCE_TYPE ($max_pods_mode, $MAX_PODS_FILE)"
+  else
+    log "WARNING: instance type '$INSTANCE_TYPE' is not in $MAX_PODS_FILE: computing maxPods from ec2:DescribeInstanceTypes"
+    if table_max_pods=$(max_pods_from_ec2); then
+      log "INFO: maxPods $table_max_pods for $INSTANCE_TYPE ($max_pods_mode, DescribeInstanceTypes)"
+    else
+      table_max_pods=$FALLBACK_MAX_PODS
+      log "WARNING: DescribeInstanceTypes gave no network limits for $INSTANCE_TYPE: maxPods $table_max_pods (the kubelet default); pods beyond the VPC CNI's address capacity stay ContainerCreating. Set it with --use-max-pods false --kubelet-extra-args '--max-pods=N'"
+    fi
+  fi
   max_pods_json="
   \"maxPods\": $table_max_pods,"
-  log "INFO: maxPods $table_max_pods for $INSTANCE_TYPE"
 fi
 
 # Memory kept for the kubelet and runtime grows with pod density: 11 MiB per pod + 255 MiB, counting the pods this
-# node may run (--max-pods in the extra args wins, then the table, then the kubelet default of 110).
+# node may run (--max-pods in the extra args wins, then maxPods in --kubelet-config-overrides, then the table, then
+# the kubelet default of 110).
 reserve_pods=${table_max_pods:-110}
+if [[ -n $KUBELET_CONFIG_OVERRIDES ]]; then
+  override_max_pods=$(jq -r '.maxPods // empty' "$KUBELET_CONFIG_OVERRIDES")
+  [[ -z $override_max_pods ]] || reserve_pods=$override_max_pods
+  [[ $reserve_pods =~ ^[0-9]+$ ]] || die "maxPods in --kubelet-config-overrides must be a whole number, not '$reserve_pods'"
+fi
 if [[ $KUBELET_EXTRA_ARGS =~ --max-pods[=[:space:]]+([0-9]+) ]]; then
   reserve_pods=${BASH_REMATCH[1]}
 fi
@@ -326,6 +461,14 @@ cat >"$KUBELET_CONFIG" <<EOF
   "kubeReserved": { "cpu": "${reserved_cpu_m}m", "memory": "${reserved_memory_mib}Mi", "ephemeral-storage": "1Gi" }
 }
 EOF
+# Overrides win key by key inside objects (jq's *), so e.g. {"evictionHard": {"memory.available": "200Mi"}} keeps
+# the other eviction thresholds; lists and scalars are replaced. This is how nodeadm merges NodeConfig's kubelet.config.
+if [[ -n $KUBELET_CONFIG_OVERRIDES ]]; then
+  merged=$(jq --slurpfile overrides "$KUBELET_CONFIG_OVERRIDES" '. * $overrides[0]' "$KUBELET_CONFIG") ||
+    die "could not merge $KUBELET_CONFIG_OVERRIDES into $KUBELET_CONFIG"
+  printf '%s\n' "$merged" >"$KUBELET_CONFIG"
+  log "INFO: merged $KUBELET_CONFIG_OVERRIDES into $KUBELET_CONFIG"
+fi
 chmod 0644 "$KUBELET_CONFIG"
 
 # The kubelet authenticates with a token from the node's IAM role: aws-iam-authenticator when the image has it,
@@ -436,6 +579,11 @@ if [[ ! -f $CONTAINERD_CONFIG ]] || [[ $(cat "$CONTAINERD_CONFIG") != "$containe
   chmod 0644 "$CONTAINERD_CONFIG"
   containerd_changed=true
 fi
+if [[ -n $CONTAINERD_CONFIG_DROPIN_FILE ]] && ! cmp -s "$CONTAINERD_CONFIG_DROPIN_FILE" "$CONTAINERD_DROPIN"; then
+  install -D -m 0644 "$CONTAINERD_CONFIG_DROPIN_FILE" "$CONTAINERD_DROPIN"
+  log "INFO: installed $CONTAINERD_CONFIG_DROPIN_FILE as $CONTAINERD_DROPIN"
+  containerd_changed=true
+fi
 if command -v containerd >/dev/null; then
   containerd --config "$CONTAINERD_CONFIG" config dump >/dev/null || die "containerd rejects $CONTAINERD_CONFIG"
 fi
@@ -450,19 +598,40 @@ else
   systemctl start containerd
 fi
 
-# containerd pulls the sandbox image without registry credentials; a private ECR image not already in its store
-# is pulled here with the node role's ECR token.
-if [[ $pull_sandbox == true && $SANDBOX_IMAGE == *.dkr.ecr.* ]]; then
-  if command -v ctr >/dev/null && command -v aws >/dev/null; then
-    log "INFO: pulling $SANDBOX_IMAGE with an ECR token"
-    ecr_password=$(aws ecr get-login-password --region "$REGION") || die "could not get an ECR token to pull $SANDBOX_IMAGE"
-    ctr --namespace k8s.io images pull --user "AWS:$ecr_password" "$SANDBOX_IMAGE" >/dev/null ||
-      die "could not pull the pause image $SANDBOX_IMAGE"
-  else
-    log "WARNING: ctr or aws missing: $SANDBOX_IMAGE is not pre-pulled and containerd may fail to pull it"
-  fi
+# containerd pulls the sandbox image without registry credentials, so it must be in containerd's store before the
+# first pod, and pinned (io.cri-containerd.pinned=pinned) so the kubelet's image garbage collection never removes
+# it. Another region's ECR image (--pause-container-*) is pulled here with the node role's ECR token; the image's
+# own was pulled and pinned at build time, and is re-imported from the build's export if the store lost it.
+ctr_k8s() { ctr --namespace k8s.io "$@"; }
+sandbox_in_store() { ctr_k8s images ls -q "name==$SANDBOX_IMAGE" 2>/dev/null | grep -qxF "$SANDBOX_IMAGE"; }
+pin_sandbox() {
+  ctr_k8s images label "$SANDBOX_IMAGE" "$PINNED_LABEL" >/dev/null || die "could not label $SANDBOX_IMAGE $PINNED_LABEL"
+  log "INFO: $SANDBOX_IMAGE is in containerd's store, pinned"
+}
+if ! command -v ctr >/dev/null; then
+  log "WARNING: ctr is missing: cannot check that the sandbox image $SANDBOX_IMAGE is in containerd's store"
+elif [[ $pull_sandbox == true && $SANDBOX_IMAGE == *.dkr.ecr.* ]]; then
+  log "INFO: pulling $SANDBOX_IMAGE with an ECR token"
+  ecr_password=$(aws_ecr get-login-password) || die "could not get an ECR token to pull $SANDBOX_IMAGE"
+  ctr_k8s images pull --user "AWS:$ecr_password" "$SANDBOX_IMAGE" >/dev/null ||
+    die "could not pull the pause image $SANDBOX_IMAGE"
+  pin_sandbox
+elif sandbox_in_store; then
+  pin_sandbox
+elif [[ -f $PAUSE_IMAGE_EXPORT ]]; then
+  log "WARNING: $SANDBOX_IMAGE is not in containerd's store: importing the build's export $PAUSE_IMAGE_EXPORT"
+  ctr_k8s images import "$PAUSE_IMAGE_EXPORT" >/dev/null || die "could not import $PAUSE_IMAGE_EXPORT into containerd"
+  sandbox_in_store || die "$PAUSE_IMAGE_EXPORT does not hold $SANDBOX_IMAGE: pass --pause-container-account/--pause-container-version to pull it"
+  pin_sandbox
+else
+  log "WARNING: $SANDBOX_IMAGE is not in containerd's store and $PAUSE_IMAGE_EXPORT is missing: containerd will try to pull it without credentials"
 fi
 
 systemctl enable kubelet
-systemctl restart kubelet
+# Under eks-nodeconfig.service (ordered before kubelet.service) a blocking start would wait for that unit to end.
+if [[ ${EKS_KUBELET_NO_BLOCK:-false} == true ]]; then
+  systemctl --no-block restart kubelet
+else
+  systemctl restart kubelet
+fi
 log "INFO: done in $((SECONDS - STARTED)) s: kubelet started for cluster '$CLUSTER_NAME'"
