@@ -18,7 +18,7 @@ source "${WORK_DIR}/lib/containerd.sh"
 source "${WORK_DIR}/lib/kube-proxy.sh"
 begin_step validate
 require_env KUBERNETES_VERSION CONTAINERD_VERSION RUNC_VERSION PAUSE_IMAGE IPVS_MODULES KUBE_PROXY_MODES
-require_one_of RHEL_VERSION 8 9
+require_one_of RHEL_VERSION 8 9 10
 require_one_of VARIANT standard stig
 read -r -a ipvs_modules <<<"${IPVS_MODULES}"
 

@@ -4,6 +4,7 @@
 // kernel" reports a chosen FIPS flag.
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { REPO, WORK_DIR, type RunResult, type Sandbox } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
 
@@ -138,12 +139,21 @@ export function runStepBooted(sb: Sandbox, script: string, env: Record<string, s
   const sys = sb.path('/.stubs/kernel/sys/crypto');
   if (!existsSync(sys)) mkdirSync(sys, { recursive: true });
   writeFileSync(join(sys, 'fips_enabled'), `${fipsEnabled}\n`);
-  // The mount hides the rest of /proc/sys; reboot.sh reads the boot id there. One id per modelled FIPS state
-  // (the boot that enabled FIPS and the FIPS boot after it differ), so a modelled reboot shows a new boot id.
+  // The mount hides the rest of /proc/sys; reboot.sh and begin_step read the boot id there. It changes exactly
+  // when a reboot is modelled (modelReboot), as a real boot id does.
   const random = sb.path('/.stubs/kernel/sys/kernel/random');
   mkdirSync(random, { recursive: true });
-  writeFileSync(join(random, 'boot_id'), `00000000-0000-4000-8000-00000000000${fipsEnabled}\n`);
+  writeFileSync(join(random, 'boot_id'), `00000000-0000-4000-8000-${String(bootsOf(sb)).padStart(12, '0')}\n`);
+  writeFileSync(join(random, 'uuid'), `${randomUUID()}\n`);
   return sb.exec(['bash', '-c', 'mount --bind /.stubs/kernel/sys /proc/sys && exec bash "$0"', `${WORK_DIR}/${script}`], env);
+}
+
+const BOOTS = '/.stubs/state/modelled-boots';
+const bootsOf = (sb: Sandbox): number => (sb.exists(BOOTS) ? Number(sb.read(BOOTS)) : 0);
+/** Models a reboot of the sandbox's "instance": the steps after it see a new boot id. */
+export function modelReboot(sb: Sandbox): void {
+  mkdirSync(sb.path('/.stubs/state'), { recursive: true });
+  writeFileSync(sb.path(BOOTS), String(bootsOf(sb) + 1));
 }
 
 /** A boot after fips-mode-setup --enable: the kernel runs in FIPS mode exactly when the stub recorded --enable. */
