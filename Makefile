@@ -54,6 +54,16 @@ cluster-ipvs: node_modules/.installed ## Alias of cluster-proxy mode=ipvs: clust
 	@$(TSX) scripts/cluster-ipvs.ts $(_cli_args)
 
 ##@ Develop
+# The loop: make lint, make test-unit, one file (node_modules/.bin/mocha --config .mocharc.files.json FILE: the same
+# options as .mocharc.json without its spec, which would add every test), then make test. See README "Tests".
+lint: test-deps node_modules/.installed ## Lint: oxlint with type information (floating promises, import cycles, unused code), prettier, shfmt on every shell file
+	@node_modules/.bin/oxlint --type-aware --deny-warnings src scripts test bench
+	@node_modules/.bin/prettier --check --log-level warn 'src/**/*.ts' 'scripts/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts'
+	@files=$$(git ls-files -co --exclude-standard | grep -v '^build/' | xargs shfmt -f); shfmt -d -i 2 -ci $$files
+
+test-unit: node_modules/.installed ## The pure-logic tests (test/unit): no emulator, no root, a few seconds
+	@node_modules/.bin/mocha --config .mocharc.files.json --reporter dot 'test/unit/**/*.test.ts'
+
 test: test-deps node_modules/.installed ## Install test prerequisites (as root on Debian/Ubuntu) and run every test
 	@node_modules/.bin/mocha
 
@@ -69,7 +79,7 @@ docs: node_modules/.installed ## Regenerate the README's variable table from the
 bench: node_modules/.installed ## Benchmark discovery, staging and plan latency against the emulator, next to the old approach; writes bench/RESULTS.md
 	@$(TSX) bench/discovery.ts
 	@$(TSX) bench/stage.ts
-	@$(TSX) bench/plan.ts
+	@$(TSX) bench/plan.ts f604fb9 # the last commit before the plan-latency work (issue 14, item 7)
 
 clean: ## Remove build outputs
 	rm -rf build
@@ -82,4 +92,4 @@ node_modules/.installed: package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
-.PHONY: build rehearse stage matrix all sweep nodegroup cluster-proxy cluster-ipvs versions test test-deps typecheck docs bench clean help
+.PHONY: build rehearse stage matrix all sweep nodegroup cluster-proxy cluster-ipvs versions lint test-unit test test-deps typecheck docs bench clean help

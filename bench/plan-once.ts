@@ -28,7 +28,11 @@ export interface PlanTiming {
 const entered = performance.now();
 const [tree, ...words] = process.argv.slice(2);
 const load = (path: string) => import(pathToFileURL(join(tree, path)).href);
-const [{ runPipeline }, { defaultClients }, { processRunner }] = await Promise.all([load('src/pipeline.ts'), load('src/aws/default-clients.ts'), load('src/process/run.ts')]);
+const [{ runPipeline }, { defaultClients }, { processRunner }] = await Promise.all([
+  load('src/pipeline.ts'),
+  load('src/aws/default-clients.ts'),
+  load('src/process/run.ts'),
+]);
 const loaded = performance.now();
 
 const timing: PlanTiming = { entered, loaded, pipelineStart: 0, pipelineEnd: 0, aws: [], commands: [], lines: [] };

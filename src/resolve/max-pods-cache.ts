@@ -14,7 +14,10 @@ export interface MaxPodsKey {
 }
 
 export function maxPodsCacheFile(dir: string, key: MaxPodsKey): string {
-  const endpoint = createHash('sha256').update(key.endpoint || 'aws').digest('hex').slice(0, 12);
+  const endpoint = createHash('sha256')
+    .update(key.endpoint || 'aws')
+    .digest('hex')
+    .slice(0, 12);
   return join(dir, `${key.region}-${key.date.toISOString().slice(0, 10)}-${endpoint}.txt`);
 }
 

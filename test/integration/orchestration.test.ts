@@ -276,9 +276,16 @@ describe('process runner', function () {
   this.timeout(20_000);
   it('forwards Ctrl-C to the child so it can clean up, and returns its exit status', async () => {
     const lines: string[] = [];
+    let started!: () => void;
+    const trapSet = new Promise<void>((resolve) => (started = resolve));
     const script = "trap 'kill $!; echo cleaned up; exit 7' INT; echo started; sleep 30 & wait";
-    const pending = processRunner.stream('bash', ['-c', script], { onLine: (l) => lines.push(l) });
-    while (!lines.includes('started')) await new Promise((r) => setTimeout(r, 20));
+    const pending = processRunner.stream('bash', ['-c', script], {
+      onLine: (l) => {
+        lines.push(l);
+        if (l === 'started') started();
+      },
+    });
+    await trapSet;
     process.emit('SIGINT', 'SIGINT');
     expect(await pending).to.equal(7);
     expect(lines).to.include('cleaned up');

@@ -113,10 +113,10 @@ export function initramfsFor(kernel: Kernel, list: IpvsList): { path: string; ca
 }
 
 /**
- * Boots the kernel with the list's initramfs and parses what the guest reports. qemu is killed after
- * timeoutMs; the result then has timedOut set and completed unset.
+ * Boots the kernel with the list's initramfs and parses what the guest reports. qemu is killed when the
+ * deadline passes (default: timeoutMs, 60 s); the result then has timedOut set and completed unset.
  */
-export async function runIpvsList(list: IpvsList, options: { kernel?: Kernel; timeoutMs?: number } = {}): Promise<IpvsRun> {
+export async function runIpvsList(list: IpvsList, options: { kernel?: Kernel; timeoutMs?: number; deadline?: Promise<void> } = {}): Promise<IpvsRun> {
   const kernel = options.kernel ?? findKernel();
   const initramfs = initramfsFor(kernel, list);
   const args = [
@@ -133,27 +133,32 @@ export async function runIpvsList(list: IpvsList, options: { kernel?: Kernel; ti
     '-append', 'console=ttyS0 panic=-1 loglevel=1 rdinit=/init',
   ];
   const started = Date.now();
-  const { output, timedOut } = await runWithDeadline('qemu-system-x86_64', args, options.timeoutMs ?? 60_000);
+  const { output, timedOut } = await runWithDeadline('qemu-system-x86_64', args, options.deadline ?? afterMs(options.timeoutMs ?? 60_000));
   return { ...parseConsole(output), timedOut, durationMs: Date.now() - started };
 }
 
-async function runWithDeadline(command: string, args: string[], timeoutMs: number): Promise<{ output: string; timedOut: boolean }> {
+/** A deadline that passes after `ms` (a guard against a hung guest, never a measure of speed); unref'd so it keeps nothing alive. */
+const afterMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+async function runWithDeadline(command: string, args: string[], deadline: Promise<void>): Promise<{ output: string; timedOut: boolean }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let timedOut = false;
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => {
+    let closed = false;
+    void deadline.then(() => {
+      if (closed) return;
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    });
     child.once('error', (error) => {
-      clearTimeout(timer);
+      closed = true;
       reject(error);
     });
     child.once('close', () => {
-      clearTimeout(timer);
+      closed = true;
       resolvePromise({ output, timedOut });
     });
   });

@@ -61,10 +61,10 @@ describe('IPVS modules on a real kernel (qemu)', function () {
   });
 
   it('kills a boot that overruns its deadline and reports it', async function () {
-    const run = await runIpvsList(ipvs, { timeoutMs: 300 });
+    // The deadline has passed as qemu starts (a latch, not a race against the boot's speed).
+    const run = await runIpvsList(ipvs, { deadline: Promise.resolve() });
     expect(run.timedOut).to.equal(true);
     expect(run.completed).to.equal(false);
-    expect(run.durationMs).to.be.below(5_000);
     expect(problemsOf(run, ipvs)).to.include('qemu did not finish before the deadline and was killed');
   });
 });

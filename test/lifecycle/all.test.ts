@@ -29,7 +29,8 @@ function fakeBuilds(seen: Seen[], concurrency: { now: number; max: number }, exi
       seen.push({ words, log });
       concurrency.now++;
       concurrency.max = Math.max(concurrency.max, concurrency.now);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Yield to the event loop (not the clock) so the pool can start its other jobs while this one is running.
+      await new Promise((resolve) => setImmediate(resolve));
       const [minor, rhel, arch] = [words[0], words[1].split('=')[1], words[2].split('=')[1]];
       const ami = `rhel-${rhel}-eks-node-${minor}-${arch}-standard-vtest`;
       const code = exitFor(words);

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { runPipeline } from '../../src/pipeline.ts';
 import { processRunner } from '../../src/process/run.ts';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ec2Client, s3Client } from '../../src/aws/clients.ts';
