@@ -25,7 +25,7 @@ _goal_minor := $(filter 1.%,$(MAKECMDGOALS))
 1.%: ; @:
 endif
 
-rehearse: node_modules/.installed ## `make rehearse 1.28 [name=value …]`: the whole build offline against an emulator (root)
+rehearse: node_modules/.installed ## `make rehearse 1.28 [stage=true] [name=value …]`: the whole build offline against an emulator (root); stage=true stages into a mirror and replays the lock
 	@$(TSX) scripts/rehearse.ts $(_goal_minor) $(_cli_args)
 
 versions: node_modules/.installed ## Print the Kubernetes version and build date a build would use (k8s=1.28 [arch=arm64])

@@ -1,20 +1,24 @@
 // `make rehearse 1.28 …`: the real pipeline and a real `packer build` (amazon-ebs) against a local AWS
 // emulator, with Packer's SSH communicator pointed at a local systemd container where the real provisioners
 // run. Leaves build/<ami>/rehearsal/{rootfs, stub-calls.log, console.log}; Ctrl-C leaves nothing running.
+// With stage=true the real `make stage` code first mirrors the emulator's upstream into a mirror bucket and
+// writes a lock, which the build replays (src/rehearse/stage.ts); the lock is kept with the results.
 import { DescribeImagesCommand, DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ec2Client, s3Client } from '../aws/clients.ts';
-import { UserError } from '../errors.ts';
+import { ConfigErrors, UserError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
 import { runPipeline, type PipelineResult } from '../pipeline.ts';
 import type { Runner } from '../process/run.ts';
 import { configure } from '../variables/configure.ts';
 import { startMoto, type Moto } from './emulator.ts';
 import { createInstanceProfile, MetadataStandIn } from './imds.ts';
+import { parseRehearsalOptions, rehearsalProblems } from './options.ts';
 import { catalogFor, importKeyPair, seedArtifacts, seedPlan } from './seed.ts';
 import { createSigner, type Signer } from './signer.ts';
+import { stageIntoEmulator } from './stage.ts';
 import { requireRehearsalTools, Target } from './target.ts';
 
 export interface RehearsalResult {
@@ -22,6 +26,8 @@ export interface RehearsalResult {
   pipeline?: PipelineResult;
   rehearsalDir?: string;
   amis: { region: string; id: string }[];
+  /** With stage=true: the lock the build replayed, kept next to the results. */
+  lockFile?: string;
 }
 
 const KEY_PAIR = 'eks-ami-rehearsal';
@@ -30,7 +36,10 @@ export const UNREACHABLE = 'http://127.0.0.1:9/upstream-is-unreachable-in-a-mirr
 
 export async function rehearse(words: string[], runner: Runner, log: (line: string) => void): Promise<RehearsalResult> {
   // Bad input fails here, before anything starts.
-  const config = await configure(words, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE });
+  const { options, buildWords } = parseRehearsalOptions(words);
+  const config = await configure(buildWords, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE });
+  const problems = rehearsalProblems(options, config);
+  if (problems.length) throw new ConfigErrors(problems);
   requireRehearsalTools(config.values.variant);
 
   const work = repoPath('build', `.rehearsal-${process.pid}`);
@@ -51,6 +60,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   let target: Target | undefined;
   let signer: Signer | undefined;
   let pipeline: PipelineResult | undefined;
+  let lockPath: string | undefined;
+  let ranToTheEnd = false;
   const amis: { region: string; id: string }[] = [];
   try {
     const values = config.values;
@@ -71,27 +82,37 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     check();
 
     signer = createSigner(work);
-    const bytes = await seedArtifacts((region) => s3Client(region), values, seed, join(work, 'artifacts'), signer);
-    log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
+    // The provisioners (and, with stage=true, staging) trust the rehearsal's signing key in place of AWS's, in a copy of lib/ only.
+    const lib = join(work, 'lib');
+    cpSync(repoPath('provisioners', 'lib'), lib, { recursive: true });
+    for (const key of ['aws-cli-v2.asc', 'amazon-ssm-agent.asc']) writeFileSync(join(lib, 'keys', key), signer.publicKey);
+    let build = { words: buildWords, values };
+    if (options.stage) {
+      const staged = await stageIntoEmulator({ words: buildWords, config, seed, work, signer, keysDir: join(lib, 'keys'), endpoint: moto.endpoint, runner, log });
+      log(`Seeded the emulator's upstream (s3://amazon-eks, GitHub and AWS CLI stand-ins) with ${(staged.seededBytes / 1024).toFixed(0)} KiB for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate}), staged it into the mirror with make stage's code; the build replays its lock (kept with the results)`);
+      lockPath = staged.lockPath;
+      // The build's configuration now comes from the lock (mirror, versions, source AMI, pull_cni_from_github=false).
+      build = { words: staged.buildWords, values: (await configure(staged.buildWords, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE })).values };
+    } else {
+      const bytes = await seedArtifacts((region) => s3Client(region), values, seed, join(work, 'artifacts'), signer);
+      log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
+    }
+    check();
     await importKeyPair(ec2Client(values.aws_region), KEY_PAIR, publicKey);
     // The instance's metadata: its launch key, and a role only when the build names an instance profile.
     if (values.iam_instance_profile) await createInstanceProfile(values.aws_region, values.iam_instance_profile);
     metadata = await new MetadataStandIn({ host: target.hostAddress, publicKey, role: values.iam_instance_profile || undefined }).start();
-    // The provisioners trust the rehearsal's signing key in place of AWS's, in a copy of lib/ only.
-    const lib = join(work, 'lib');
-    cpSync(repoPath('provisioners', 'lib'), lib, { recursive: true });
-    for (const key of ['aws-cli-v2.asc', 'amazon-ssm-agent.asc']) writeFileSync(join(lib, 'keys', key), signer.publicKey);
     check();
 
     log(`Booting the target at ${target.address}`);
     await target.boot();
     check();
 
-    const bucketUrl = `${moto.endpoint}/${values.binary_bucket_name}`;
+    const bucketUrl = `${moto.endpoint}/${build.values.binary_bucket_name}`;
     // A mirror build must need nothing but the mirror: upstream is a closed port, as from an air-gapped subnet.
-    const upstream = values.pull_cni_from_github ? { github: `${bucketUrl}/github`, awsCli: `${bucketUrl}/awscli` } : { github: UNREACHABLE, awsCli: UNREACHABLE };
+    const upstream = build.values.pull_cni_from_github ? { github: `${bucketUrl}/github`, awsCli: `${bucketUrl}/awscli` } : { github: UNREACHABLE, awsCli: UNREACHABLE };
     // SSH to the local target, and a short wait after its reboots (it is up again in a second or two).
-    pipeline = await runPipeline([...words, 'ssh_interface=', 'reboot_pause=3s'], {
+    pipeline = await runPipeline([...build.words, 'ssh_interface=', 'reboot_pause=3s'], {
       runner,
       clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
       env,
@@ -103,6 +124,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       },
     });
     if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions])));
+    ranToTheEnd = true;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -115,17 +137,22 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       await moto.stop();
     }
     signer?.dispose();
+    // A failure that threw (seeding, staging, Ctrl-C before the build) leaves no working directory either.
+    if (!ranToTheEnd) rmSync(work, { recursive: true, force: true });
   }
 
-  const rehearsalDir = pipeline ? keepResults(work, pipeline.dir) : undefined;
+  const rehearsalDir = pipeline ? keepResults(work, pipeline.dir, lockPath) : undefined;
   rmSync(work, { recursive: true, force: true });
-  if (rehearsalDir) log(`Rehearsal results: ${rehearsalDir.replace(`${repoPath()}/`, '')}/{rootfs,stub-calls.log,console.log}`);
+  if (rehearsalDir) log(`Rehearsal results: ${rehearsalDir.replace(`${repoPath()}/`, '')}/{rootfs,stub-calls.log,console.log${lockPath ? `,${LOCK_KEPT}` : ''}}`);
   for (const ami of amis) log(`Emulator AMI ${ami.region}: ${ami.id}`);
-  return { exitCode: pipeline?.exitCode ?? 1, pipeline, rehearsalDir, amis };
+  return { exitCode: pipeline?.exitCode ?? 1, pipeline, rehearsalDir, amis, lockFile: rehearsalDir && lockPath ? join(rehearsalDir, LOCK_KEPT) : undefined };
 }
 
-/** Moves the target's filesystem and the stub calls next to the build's plan and manifest. */
-function keepResults(work: string, buildDir: string): string | undefined {
+/** The staged lock's name among the results (the plan names its path while the rehearsal ran, and its SHA-256). */
+const LOCK_KEPT = 'build.lock.json';
+
+/** Moves the target's filesystem, the stub calls and a staged lock next to the build's plan and manifest. */
+function keepResults(work: string, buildDir: string, lockPath?: string): string | undefined {
   if (!existsSync(buildDir)) return undefined;
   const dir = join(buildDir, 'rehearsal');
   rmSync(dir, { recursive: true, force: true });
@@ -133,6 +160,7 @@ function keepResults(work: string, buildDir: string): string | undefined {
   renameSync(join(work, 'rootfs'), join(dir, 'rootfs'));
   cpSync(join(dir, 'rootfs', '.stubs', 'calls.log'), join(dir, 'stub-calls.log'));
   if (existsSync(join(work, 'console.log'))) cpSync(join(work, 'console.log'), join(dir, 'console.log'));
+  if (lockPath && existsSync(lockPath)) cpSync(lockPath, join(dir, LOCK_KEPT));
   return dir;
 }
 

@@ -4,6 +4,7 @@
 // update-crypto-policies (rehearsal/stubs/, each recording its calls).
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +188,70 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       expect(output).to.not.include('upstream-is-unreachable');
       expect(output).to.not.include('amazon-ssm-us-gov-west-1');
       expect(output).to.match(/verified the PGP signature of the AWS CLI v2 installer/).and.to.match(/verified the PGP signature of the SSM agent package/);
+    });
+  });
+
+  describe('stage=true: the real make stage code mirrors the emulator\'s upstream, and the build replays its lock', () => {
+    // Upstream is the emulator (amazon-eks with the stand-ins, the GitHub and AWS CLI stand-ins as HTTP paths in
+    // it, amazon-ssm-us-west-2); src/stage/run.ts stages into air-gapped-mirror and writes the lock; the build
+    // reads only the mirror and checks every download against the lock. Two regions, so two AMIs to name.
+    let output = '';
+    let dir = '';
+    let lockFile = '';
+    before(() => {
+      const result = make(['rehearse', '1.28', 'stage=true', 'binary_bucket_name=air-gapped-mirror', 'ami_regions=us-east-1']);
+      output = result.output;
+      expect(result.status, output.slice(-4000)).to.equal(0);
+      dir = planDirFrom(output);
+      lockFile = join(dir, 'rehearsal', 'build.lock.json');
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('replays the lock it staged: every artifact from the mirror, each checked against the lock\'s digest', () => {
+      const lockText = readFileSync(lockFile, 'utf8');
+      const lock = JSON.parse(lockText);
+      const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+      // The kept lock is the very file the build replayed.
+      expect(plan.lock.sha256).to.equal(createHash('sha256').update(lockText).digest('hex'));
+      expect(plan.variables).to.include({ binary_bucket_name: 'air-gapped-mirror', pull_cni_from_github: false, kubernetes_version: '1.28.2' });
+      expect(lock.mirror.bucket).to.equal('air-gapped-mirror');
+      expect(lock.artifacts.map((a: { name: string }) => a.name)).to.have.members(['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider', 'cni-plugins', 'containerd', 'runc', 'aws-cli', 'ssm-agent']);
+      // What the instance installs (kubectl is staged, not installed) was verified against the lock's SHA-256.
+      for (const a of lock.artifacts as { name: string; file: string; sha256: string }[]) {
+        if (a.name === 'kubectl') continue;
+        expect(output, a.file).to.include(`verified ${a.file} (sha256 ${a.sha256}, pinned by the lock)`);
+      }
+      expect(output).to.match(/\/air-gapped-mirror\/github\/containerd\/containerd\/releases\/download\//).and.to.match(/\/air-gapped-mirror\/amazon-ssm-agent\/latest\/linux_amd64\/amazon-ssm-agent\.rpm/);
+      expect(output).to.not.include('upstream-is-unreachable');
+    });
+
+    it('writes provenance naming the AMI ids of the manifest and exactly the lock\'s digests', () => {
+      // Read independently of the implementation: the lock's file → SHA-256 and source, the manifest's AMIs.
+      const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { artifacts: { file: string; sha256: string; url: string }[]; sourceAmi: { id: string }; kubernetes: { version: string; buildDate: string } };
+      const pairs = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).builds[0].artifact_id as string).split(',').map((pair) => pair.split(':'));
+      expect(pairs).to.have.length(2);
+      const [statement] = readFileSync(join(dir, 'provenance.intoto.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      type Descriptor = { name?: string; uri?: string; digest?: Record<string, string>; annotations?: Record<string, unknown> };
+      expect(statement.subject.map((s: Descriptor) => [s.name, s.digest?.arn])).to.have.deep.members(pairs.map(([region, ami]) => [ami, `arn:aws:ec2:${region}::image/${ami}`]));
+      const deps = statement.predicate.buildDefinition.resolvedDependencies as Descriptor[];
+      const withSha256 = deps.filter((d) => d.digest?.sha256);
+      expect(withSha256.map((d) => [d.name, d.digest!.sha256, d.uri])).to.have.deep.members(lock.artifacts.map((a) => [a.file, a.sha256, a.url]));
+      expect(deps.find((d) => d.name === 'source-ami')?.digest?.arn).to.equal(`arn:aws:ec2:us-west-2::image/${lock.sourceAmi.id}`);
+      expect(deps.find((d) => d.name === 'kubernetes')?.annotations).to.include({ version: lock.kubernetes.version, buildDate: lock.kubernetes.buildDate });
+      expect(output).to.not.match(/Provenance .*artifacts listed from the SBOM/);
+    });
+
+    it('refuses a lock file and a contradicting pull_cni_from_github before anything starts', () => {
+      const withLock = make(['rehearse', '1.28', `lock=${lockFile}`]);
+      expect(withLock.status, withLock.output).to.equal(2);
+      expect(withLock.output).to.match(/lock=.* is not allowed: no lock file in a rehearsal/).and.to.include('stage=true');
+      const contradicting = make(['rehearse', '1.28', 'stage=true', 'pull_cni_from_github=true']);
+      expect(contradicting.status, contradicting.output).to.equal(2);
+      expect(contradicting.output).to.include('pull_cni_from_github=true is not allowed');
+      const badValue = make(['rehearse', '1.28', 'stage=yes']);
+      expect(badValue.status, badValue.output).to.equal(2);
+      expect(badValue.output).to.include('stage="yes" is not allowed');
+      for (const result of [withLock, contradicting, badValue]) expect(result.output).to.not.include('Starting the AWS emulator');
     });
   });
 
