@@ -3,6 +3,7 @@
 // are timed the same way: every AWS request and every spawned command is recorded with its start and end
 // through the pipeline's own dependency injection. Prints one JSON line.
 // Usage: node --import tsx bench/plan-once.ts TREE_ROOT [make words…]   (endpoint from AWS_ENDPOINT_URL*)
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -28,14 +29,10 @@ export interface PlanTiming {
 const entered = performance.now();
 const [tree, ...words] = process.argv.slice(2);
 const load = (path: string) => import(pathToFileURL(join(tree, path)).href);
-const [{ runPipeline }, { defaultClients }, { processRunner }] = await Promise.all([
-  load('src/pipeline.ts'),
-  load('src/aws/default-clients.ts'),
-  load('src/process/run.ts'),
-]);
-const loaded = performance.now();
-
-const timing: PlanTiming = { entered, loaded, pipelineStart: 0, pipelineEnd: 0, aws: [], commands: [], lines: [] };
+// A tree whose entry script starts `packer version` before loading the pipeline is timed the same way.
+const packerFirst = readFileSync(join(tree, 'scripts', 'build.ts'), 'utf8').includes('detectPacker(');
+const timing: PlanTiming = { entered, loaded: 0, pipelineStart: 0, pipelineEnd: 0, aws: [], commands: [], lines: [] };
+const { processRunner } = await load('src/process/run.ts');
 type Sender = { send: (command: { constructor: { name: string } }) => Promise<unknown> };
 const recorded = <C extends Sender>(client: C): C => {
   const send = client.send.bind(client);
@@ -61,13 +58,23 @@ const runner = {
   capture: (command: string, args: string[], options?: object) => timed(`${command} ${args[0]}`, () => processRunner.capture(command, args, options)),
   stream: (command: string, args: string[], options?: object) => timed(`${command} ${args[0]}`, () => processRunner.stream(command, args, options)),
 };
+const packer = packerFirst ? (await load('src/process/packer.ts')).detectPacker(runner, process.env) : undefined;
+packer?.catch(() => undefined);
+const [{ runPipeline }, { defaultClients }] = await Promise.all([load('src/pipeline.ts'), load('src/aws/default-clients.ts')]);
+timing.loaded = performance.now();
 const clients = {
   s3: (region: string, unsigned: boolean) => recorded(defaultClients.s3(region, unsigned)),
   ec2: (region: string) => recorded(defaultClients.ec2(region)),
 };
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 timing.pipelineStart = performance.now();
-const result = await runPipeline(words, { runner, clients, env: process.env, log: (text: string) => timing.lines.push({ at: performance.now(), text }) });
+const result = await runPipeline(words, {
+  runner,
+  clients,
+  env: process.env,
+  log: (text: string) => timing.lines.push({ at: performance.now(), text }),
+  ...(packer ? { packer } : {}),
+});
 timing.pipelineEnd = performance.now();
 if (result.exitCode !== 0) throw new Error(`the plan exited ${result.exitCode}`);
 console.log(JSON.stringify(timing));

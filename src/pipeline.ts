@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from './errors.ts';
 import { makePlan, PINNED_SHA256_FILE, type Plan } from './plan/plan.ts';
-import { detectPacker } from './process/packer.ts';
+import { detectPacker, type PackerInfo } from './process/packer.ts';
 import { gitCommit } from './process/git.ts';
 import type { Runner } from './process/run.ts';
 import { repoPath } from './paths.ts';
@@ -30,6 +30,11 @@ export interface PipelineDeps {
   log: Log;
   now?: () => Date;
   buildRoot?: string;
+  /**
+   * `packer version`, when the caller has started it already: scripts/build.ts starts it before it loads the
+   * pipeline's modules, so the answer is there when configure needs it. Otherwise the pipeline asks.
+   */
+  packer?: Promise<PackerInfo>;
   /** Offline rehearsal settings: how to reach the local target and what the provisioners read from where. */
   rehearsal?: {
     communicator: Communicator;
@@ -48,7 +53,7 @@ export interface PipelineResult {
 export async function runPipeline(words: string[], deps: PipelineDeps): Promise<PipelineResult> {
   const now = deps.now?.() ?? new Date();
   // `packer version` runs while the configuration is checked; configuration errors are still reported first.
-  const packerInfo = detectPacker(deps.runner, deps.env);
+  const packerInfo = deps.packer ?? detectPacker(deps.runner, deps.env);
   packerInfo.catch(() => undefined);
   const config = await configure(words, deps.env);
   const buildProblems = buildRuleProblems({ values: config.values, sourceOf: config.sourceOf, minor: config.minor });

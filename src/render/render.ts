@@ -10,7 +10,7 @@ import { declarations, variableNames } from '../variables/declarations.ts';
 import { regionKeyMap } from '../variables/rules.ts';
 import { hclLiteral, hclType } from './hcl.ts';
 import { imageFiles } from './image-files.ts';
-import { loadSteps, stepsFor, type Step } from './steps.ts';
+import { loadSteps, provisionerBlocks, stepsFor, type Step } from './steps.ts';
 
 export interface RenderOptions {
   /** Render for current Packer (plugins, IMDSv2 options); defaults to what the detected Packer accepts. */
@@ -91,10 +91,10 @@ export function templateContext(plan: Plan, options: RenderOptions = {}) {
         : {}),
     },
     communicator: options.communicator !== undefined,
-    steps: stepsFor(options.steps ?? loadSteps(), plan.variant).map((step) => ({
-      ...step,
+    blocks: provisionerBlocks(stepsFor(options.steps ?? loadSteps(), plan.variant)).map((block) => ({
+      ...block,
       // steps.json names a build variable (reboot_pause) or gives a literal duration.
-      pause: step.pause_before ? (step.pause_before in declarations ? `var.${step.pause_before}` : hclLiteral(step.pause_before)) : '',
+      pause: block.pause_before ? (block.pause_before in declarations ? `var.${block.pause_before}` : hclLiteral(block.pause_before)) : '',
     })),
     /** The repository seen from the template's directory, for ${path.root}-relative uploads and scripts. */
     repo: relative(repoPath(plan.build_dir), repoPath()) || '.',

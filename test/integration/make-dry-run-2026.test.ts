@@ -1,9 +1,11 @@
 // Issue 13's "done when", through the user's own commands: `make <minor> … dry_run=true` against the emulator
 // (Red Hat's current image names, the bucket's real 1.35 and 1.36 builds) and real Packer. Each case is a
 // fact a 2026 user relies on: the newest RHEL 9 GA image wins over later-dated rebuilds of older minors,
-// Kubernetes 1.36 gets containerd 2, and the plan says which kube-proxy data planes the image is ready for.
+// Kubernetes 1.36 gets containerd 2, the plan says which kube-proxy data planes the image is ready for, and
+// RHEL 10 (10.1 GA over a later-dated 10.0 rebuild, x86_64 and arm64) plans like any other major.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { repoPath } from '../../src/paths.ts';
 import { s3Client } from '../../src/aws/clients.ts';
 import { createBucket, historyObjects, putObjects } from '../support/bucket.ts';
 import { currentRedHatCatalog } from '../support/images.ts';
@@ -62,5 +64,30 @@ describe('the EKS of late 2026 through make … dry_run=true (moto + real packer
     expect(result.output)
       .to.match(/containerd_version/)
       .and.match(/1\.7\.27/);
+  });
+
+  describe('RHEL 10', () => {
+    it('plans a RHEL 10 build: the 10.1 GA image over the later-dated 10.0 rebuild, RHEL_VERSION=10 for the provisioners, containerd 2, both kube-proxy modes', () => {
+      const plan = dryRun(['1.35', 'rhel_version=10']);
+      expect(plan).to.include({ rhel_version: 10, kubernetes_minor: '1.35', source_ami_name: 'RHEL-10.1.0_HVM_GA-20251031-x86_64-0-Hourly2-GP3' });
+      expect(plan.ami_name).to.match(/^rhel-10-eks-node-1\.35-x86_64-standard-v/);
+      expect(plan.provisioner_environment).to.include({ RHEL_VERSION: '10' });
+      expect(plan.variables.containerd_version, 'RHEL 10 builds use containerd 2').to.match(/^2\./);
+      expect(plan.kube_proxy_modes).to.deep.equal(['ipvs', 'nftables']);
+    });
+
+    it('arm64 picks the arm64 RHEL 10 image and a Graviton build instance', () => {
+      const plan = dryRun(['1.35', 'rhel_version=10', 'arch=arm64']);
+      expect(plan.source_ami_name).to.equal('RHEL-10.1.0_HVM_GA-20251031-arm64-0-Hourly2-GP3');
+      expect(plan.variables.instance_type).to.equal('m6g.large');
+    });
+
+    it('variant=stig on RHEL 10 starts with the FIPS source-image check', () => {
+      const plan = dryRun(['1.35', 'rhel_version=10', 'variant=stig']);
+      const template = readFileSync(repoPath(plan.template), 'utf8');
+      const first = template.indexOf('provisioners/fips-preflight.sh"');
+      expect(first, 'fips-preflight.sh is in the template').to.be.greaterThan(0);
+      expect(first).to.be.lessThan(template.indexOf('provisioners/base-os.sh"'));
+    });
   });
 });

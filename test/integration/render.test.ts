@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { repoPath } from '../../src/paths.ts';
 import { processRunner } from '../../src/process/run.ts';
 import { renderTemplate, stageBuildDirectory } from '../../src/render/render.ts';
+import { loadSteps, stepsFor } from '../../src/render/steps.ts';
 import { TEMPLATE_FILE, formatTemplate, validateTemplate } from '../../src/validate/packer-validate.ts';
 import { samplePlan } from '../support/plan.ts';
 import { expectSnapshot } from '../support/snapshot.ts';
@@ -99,8 +100,15 @@ describe('rendered Packer templates', function () {
 
   it('renders plugin requirements, IMDSv2 and deprecation for current Packer', async () => {
     const plan = await samplePlan(['ami_deprecation_days=365'], '1.11.2');
-    // Fixed steps keep the snapshot about the template, not about provisioners/steps.json.
-    const steps = [{ script: 'example.sh', description: 'Example step', expect_disconnect: true, pause_before: '30s', downloads: ['version-info.json'] }];
+    // Fixed steps keep the snapshot about the template, not about provisioners/steps.json; they show each way a
+    // block ends: a download, a reboot (alone), a pause (opens the next).
+    const steps = [
+      { script: 'first.sh', description: 'Shares a block with the next step' },
+      { script: 'second.sh', description: 'Last of its block: a download follows', downloads: ['version-info.json'] },
+      { script: 'reboot.sh', description: 'A block of its own', expect_disconnect: true },
+      { script: 'third.sh', description: 'Opens a block with a pause', pause_before: '30s' },
+      { script: 'fourth.sh', description: 'Shares the pause block' },
+    ];
     const dir = stageBuildDirectory(plan, renderTemplate(plan, { steps }));
     let text: string;
     try {
@@ -119,6 +127,41 @@ describe('rendered Packer templates', function () {
 
     expectSnapshot(text, repoPath('test', 'fixtures', 'modern-template.pkr.hcl.snapshot'));
   });
+
+  // Packer 1.6.6 starts a plugin process per provisioner block (validate and build alike), so consecutive steps
+  // share one `scripts = [...]` block; a block ends only where a step needs settings of its own.
+  for (const variant of ['standard', 'stig']) {
+    it(`runs every ${variant} step once, in steps.json order, in as few shell blocks as reboots, pauses and downloads allow`, async () => {
+      const text = renderTemplate(await samplePlan([`variant=${variant}`]));
+      const steps = stepsFor(loadSteps(), variant);
+      const sequence = provisionerSequence(text);
+      const first = sequence.findIndex((p) => p.scripts.length > 0);
+      const blocks = sequence.slice(first);
+      expect(blocks.flatMap((b) => b.scripts)).to.deep.equal(steps.map((s) => s.script));
+      const stepAt = (block: Provisioner, i: number) => steps.find((s) => s.script === block.scripts[i])!;
+      let index = 0;
+      for (const [i, block] of blocks.entries()) {
+        if (block.kind === 'file') continue;
+        const mine = steps.slice(index, index + block.scripts.length);
+        index += block.scripts.length;
+        // A reboot stands alone and only it may drop the connection.
+        expect(block.expectDisconnect, block.scripts.join()).to.equal(mine.some((s) => s.expect_disconnect));
+        if (block.expectDisconnect) expect(block.scripts).to.have.length(1);
+        // A pause comes before the first script of a block, never in the middle.
+        expect(block.pauseBefore, block.scripts.join()).to.equal(Boolean(mine[0].pause_before));
+        for (const s of mine.slice(1)) expect(s.pause_before, s.script).to.equal(undefined);
+        // Downloads follow the block whose last step writes them, before any later step runs.
+        for (const s of mine.slice(0, -1)) expect(s.downloads ?? [], s.script).to.deep.equal([]);
+        const downloads = blocks.slice(i + 1).findIndex((b) => b.kind !== 'file');
+        const after = blocks.slice(i + 1, downloads === -1 ? undefined : i + 1 + downloads);
+        expect(after.map((b) => b.download)).to.deep.equal(stepAt(block, block.scripts.length - 1).downloads ?? []);
+        // Nothing forced this block to end: the next shell block could not have joined it.
+        const next = blocks[i + 1];
+        if (next?.kind === 'shell') expect(block.expectDisconnect || next.expectDisconnect || next.pauseBefore, `${block.scripts.join()} | ${next.scripts.join()}`).to.equal(true);
+      }
+      expect(blocks.filter((b) => b.kind === 'shell').length).to.be.lessThan(steps.length / 2);
+    });
+  }
 
   it('fails when the snapshot is missing instead of writing it, unless asked to (UPDATE_SNAPSHOTS=1)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'snapshot-'));
@@ -144,3 +187,23 @@ describe('rendered Packer templates', function () {
     }
   });
 });
+
+interface Provisioner {
+  kind: 'shell' | 'file';
+  scripts: string[];
+  expectDisconnect: boolean;
+  pauseBefore: boolean;
+  /** The file a download provisioner fetches. */
+  download?: string;
+}
+
+/** The build's provisioners in template order (HCL-to-JSON groups them by type and loses it). */
+function provisionerSequence(text: string): Provisioner[] {
+  return [...text.matchAll(/^ {2}provisioner "(shell|file)" \{\n([\s\S]*?)^ {2}\}$/gm)].map(([, kind, body]) => ({
+    kind: kind as 'shell' | 'file',
+    scripts: [...body.matchAll(/provisioners\/([a-z0-9-]+\.sh)"/g)].map((m) => m[1]),
+    expectDisconnect: /^\s*expect_disconnect\s*=\s*true$/m.test(body),
+    pauseBefore: /^\s*pause_before\s*=/m.test(body),
+    download: /direction\s*=\s*"download"/.test(body) ? /source\s*=\s*"\$\{local\.work_dir\}\/([^"]+)"/.exec(body)?.[1] : undefined,
+  }));
+}
