@@ -10,6 +10,7 @@ import type { Runner } from './process/run.ts';
 import { repoPath } from './paths.ts';
 import { renderTemplate, publishDirectory, stageBuildDirectory, type Communicator } from './render/render.ts';
 import { amisFromManifest, buildSummary, planSummary } from './report/summary.ts';
+import type { RunRecord } from './report/run-result.ts';
 import { sharingPackerProblem } from './variables/sharing.ts';
 import { resolve, type AwsClients, type Log } from './resolve/resolve.ts';
 import { configure } from './variables/configure.ts';
@@ -41,6 +42,8 @@ export interface PipelineDeps {
     environment: Record<string, string>;
     libDir: string;
   };
+  /** Filled in as the run learns its plan and AMIs; the entry script writes it to result_file with the exit code. */
+  record?: RunRecord;
 }
 
 export interface PipelineResult {
@@ -56,6 +59,8 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   const packerInfo = deps.packer ?? detectPacker(deps.runner, deps.env);
   packerInfo.catch(() => undefined);
   const config = await configure(words, deps.env);
+  const record = deps.record ?? {};
+  if (config.options.result_file) record.result_file = config.options.result_file;
   const buildProblems = buildRuleProblems({ values: config.values, sourceOf: config.sourceOf, minor: config.minor });
   if (buildProblems.length) throw new ConfigErrors(buildProblems);
   const packer = await packerInfo;
@@ -86,6 +91,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   if (agentless) throw agentless;
   const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot, gitCommit: commit });
   if (deps.rehearsal) plan.provisioner_environment = { ...plan.provisioner_environment, ...deps.rehearsal.environment };
+  record.plan = plan;
 
   const renderOptions = { ec2Endpoint: ec2EndpointFromEnv(deps.env), communicator: deps.rehearsal?.communicator, libDir: deps.rehearsal?.libDir };
   const staged = stageBuildDirectory(plan, renderTemplate(plan, renderOptions), {
@@ -125,6 +131,8 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   ]);
   const outcome = await runPackerBuild(deps.runner, dir, packer.modern, deps.env);
   const amis = amisFromManifest(dir);
+  record.amis = amis;
+  record.failed_step = outcome.failedStep;
   const summary = buildSummary(plan, amis, outcome.seconds, outcome.exitCode, outcome.failedStep);
   const installed = outcome.exitCode === 0 ? release.installedRhelRelease(dir) : undefined;
   if (installed) {

@@ -15,7 +15,7 @@ export interface ParsedArguments {
 
 export function parseArguments(words: string[], env: NodeJS.ProcessEnv = {}): ParsedArguments {
   const problems: UserError[] = [];
-  const runOptions: RunOptions = { k8s: '', preset: [], PACKER_VARIABLE_FILE: '', lock: '', dry_run: false };
+  const runOptions: RunOptions = { k8s: '', preset: [], PACKER_VARIABLE_FILE: '', lock: '', dry_run: false, result_file: '' };
   const optionsSet = new Set<keyof RunOptions>();
   const variables: Record<string, unknown> = {};
 

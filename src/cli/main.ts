@@ -2,7 +2,8 @@
 import { describeAwsFailure } from '../aws/failures.ts';
 import { ConfigErrors, UserError } from '../errors.ts';
 
-export async function main(run: () => Promise<number>): Promise<never> {
+/** `onExit` runs with the exit code just before the process exits, whichever way the run ended. */
+export async function main(run: () => Promise<number>, onExit?: (code: number) => void): Promise<never> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let code: number;
   try {
@@ -18,6 +19,12 @@ export async function main(run: () => Promise<number>): Promise<never> {
       console.error(error);
       code = 1;
     }
+  }
+  try {
+    onExit?.(code);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    code ||= 1;
   }
   process.exit(code);
 }

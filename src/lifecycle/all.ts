@@ -1,11 +1,13 @@
 // `make all`: every matrix cell through the existing pipeline (`tsx scripts/build.ts <minor> rhel_version=…
-// arch=… variant=… [extra words]`), at most `jobs` at a time, each cell's output in build/matrix/<cell>.log,
-// then a summary table. The Runner spawns; tests substitute their own.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// arch=… variant=… [extra words] result_file=…`), at most `jobs` at a time, each cell's output in
+// build/matrix/<cell>.log and its outcome in build/matrix/<cell>.result.json (written by the build, see
+// report/run-result.ts), then a summary table. The Runner spawns; tests substitute their own.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../process/run.ts';
 import { relativeToRepo, repoPath } from '../paths.ts';
-import { amisFromManifest, formatDuration, type AmiByRegion } from '../report/summary.ts';
+import type { RunResultFile } from '../report/run-result.ts';
+import { formatDuration, type AmiByRegion } from '../report/summary.ts';
 import { cellBuildWords, type NamedCell } from './matrix.ts';
 
 export interface CellResult {
@@ -16,6 +18,8 @@ export interface CellResult {
   ami_name?: string;
   build_dir?: string;
   amis: AmiByRegion[];
+  /** The versions the cell's build planned with (from its result file). */
+  versions?: Record<string, string>;
   log: string;
   /** Set when publishing SSM parameters after the build failed. */
   publish_error?: string;
@@ -38,17 +42,21 @@ export interface RunCellsOptions {
 
 export const DEFAULT_LOG_DIR = 'build/matrix';
 
-/** The command a cell runs; its output goes to $CELL_LOG through the shell so the log grows while it runs. */
-export function cellCommand(cell: NamedCell, extraWords: string[]): { command: string; args: string[] } {
+/**
+ * The command a cell runs; its output goes to $CELL_LOG through the shell so the log grows while it runs, its
+ * outcome to `resultFile` (the build's result_file option, last so that it wins over an extra word).
+ */
+export function cellCommand(cell: NamedCell, extraWords: string[], resultFile: string): { command: string; args: string[] } {
   return {
     command: 'bash',
-    args: ['-c', 'exec "$@" >"$CELL_LOG" 2>&1', 'make-all-cell', repoPath('node_modules', '.bin', 'tsx'), repoPath('scripts', 'build.ts'), ...cellBuildWords(cell), ...extraWords],
+    args: ['-c', 'exec "$@" >"$CELL_LOG" 2>&1', 'make-all-cell', repoPath('node_modules', '.bin', 'tsx'), repoPath('scripts', 'build.ts'), ...cellBuildWords(cell), ...extraWords, `result_file=${resultFile}`],
   };
 }
 
-/** What the pipeline's summary says about the build directory (`==> Target       <ami_name> in …`). */
-export function amiNameFromLog(text: string): string | undefined {
-  return /^(?:==> )?Target\s+(\S+) in /m.exec(text)?.[1];
+/** The build's result file, or undefined when the build ended before it knew where to write one. */
+export function readCellResult(file: string): RunResultFile | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as RunResultFile;
 }
 
 export async function runCells(options: RunCellsOptions): Promise<CellResult[]> {
@@ -62,21 +70,24 @@ export async function runCells(options: RunCellsOptions): Promise<CellResult[]> 
       const index = next++;
       const cell = options.cells[index];
       const logFile = join(logDir, `${cell.name}.log`);
+      const resultFile = join(logDir, `${cell.name}.result.json`);
+      // A result left by an earlier run must not stand in for this one's.
+      rmSync(resultFile, { force: true });
       const started = now();
       options.log?.(`start  ${cell.name} (log ${relativeToRepo(logFile)})`);
-      const { command, args } = cellCommand(cell, options.extraWords);
+      const { command, args } = cellCommand(cell, options.extraWords, resultFile);
       const run = await options.runner.capture(command, args, { cwd: repoPath(), env: { ...options.env, CELL_LOG: logFile } });
-      const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      if (run.stderr.trim()) writeFileSync(logFile, `${text}${run.stderr}`);
-      const amiName = amiNameFromLog(text);
-      const buildDir = amiName ? `build/${amiName}` : undefined;
+      if (run.stderr.trim()) writeFileSync(logFile, `${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}${run.stderr}`);
+      const outcome = readCellResult(resultFile);
+      // The process's exit code decides; the result file says what the build got to.
       const result: CellResult = {
         cell,
         exitCode: run.exitCode,
         seconds: (now() - started) / 1000,
-        ami_name: amiName,
-        build_dir: buildDir,
-        amis: buildDir && run.exitCode === 0 ? amisFromManifest(repoPath(buildDir)) : [],
+        ami_name: outcome?.ami_name,
+        build_dir: outcome?.build_dir,
+        amis: run.exitCode === 0 ? (outcome?.amis ?? []) : [],
+        versions: outcome?.versions,
         log: relativeToRepo(logFile),
       };
       if (result.exitCode === 0 && options.afterSuccess) {

@@ -32,6 +32,11 @@ export const options = {
     default: false,
     description: 'Resolve, render and validate, write plan.json, but do not run `packer build`.',
   }),
+  result_file: string({
+    group: 'Kubernetes',
+    default: '',
+    description: "Also write the run's outcome (status, exit code, AMI name, AMIs per region, versions) as JSON to this file; `make all` sets it per cell.",
+  }),
 } satisfies Record<string, Declaration>;
 
 export type OptionName = keyof typeof options;
@@ -41,6 +46,7 @@ export interface RunOptions {
   PACKER_VARIABLE_FILE: string;
   lock: string;
   dry_run: boolean;
+  result_file: string;
 }
 
 export const optionNames = Object.keys(options) as OptionName[];

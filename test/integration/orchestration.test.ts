@@ -13,6 +13,7 @@ import { fakePacker } from '../support/fake-packer.ts';
 import { runPipeline } from '../../src/pipeline.ts';
 import { repoPath } from '../../src/paths.ts';
 import { processRunner, type Runner } from '../../src/process/run.ts';
+import { writeRunResult, type RunRecord } from '../../src/report/run-result.ts';
 import { startEmulatedAws } from '../support/emulated-aws.ts';
 import type { Moto } from '../support/moto.ts';
 
@@ -58,12 +59,13 @@ describe('pipeline wiring', function () {
     rmSync(repoPath('build', 'wiring-test.invalid'), { recursive: true, force: true });
   });
 
-  const run = (words: string[], runner: Runner, lines: string[] = [], env: NodeJS.ProcessEnv = process.env) =>
+  const run = (words: string[], runner: Runner, lines: string[] = [], env: NodeJS.ProcessEnv = process.env, record?: RunRecord) =>
     runPipeline(['1.28', 'ami_name=wiring-test', 'ami_regions=us-east-1', ...words], {
       runner,
       clients: defaultClients,
       env,
       log: (line) => lines.push(line),
+      record,
     });
 
   it('runs packer build with timestamps and reports the AMIs from the manifest', async () => {
@@ -147,6 +149,24 @@ describe('pipeline wiring', function () {
     const result = await run([], recordingRunner(1, []), lines);
     expect(result.exitCode).to.equal(1);
     expect(lines.join('\n')).to.contain('packer build failed with exit code 1');
+  });
+
+  it('result_file=: the outcome as JSON, with the AMIs per region after a build and the exit code after a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-result-'));
+    try {
+      for (const exit of [0, 1]) {
+        const file = join(dir, `result-${exit}.json`);
+        const record: RunRecord = {};
+        const result = await run([`result_file=${file}`], recordingRunner(exit, []), [], process.env, record);
+        writeRunResult(record, result.exitCode); // what scripts/build.ts does once the exit code is known
+        const written = JSON.parse(readFileSync(file, 'utf8'));
+        expect(written).to.include({ status: exit ? 'failed' : 'ok', exit_code: exit, dry_run: false, ami_name: 'wiring-test', build_dir: 'build/wiring-test' });
+        expect(written.versions).to.include({ kubernetes: '1.28.15' });
+        expect(written.amis).to.deep.equal(exit ? [] : [{ region: 'us-west-2', ami: 'ami-0aaa1111bbbb22223' }, { region: 'us-east-1', ami: 'ami-0ccc3333dddd44445' }]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs packer init first with current Packer, then build, on the validated template', async () => {

@@ -1,9 +1,10 @@
-// `make all`: cells through scripts/build.ts with bounded parallelism, per-cell logs, a summary table; with a
-// recording Runner (orchestration) and for real (two cells, dry runs against the seeded emulator, real Packer).
+// `make all`: cells through scripts/build.ts with bounded parallelism, per-cell logs and result files, a summary
+// table; with a recording Runner (orchestration) and for real (two cells, dry runs against the seeded emulator,
+// real Packer).
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { amiNameFromLog, collectResults, runCells, summaryMarkdown, summaryTable, type CellResult } from '../../src/lifecycle/all.ts';
+import { collectResults, runCells, summaryMarkdown, summaryTable, type CellResult } from '../../src/lifecycle/all.ts';
 import { expandMatrix } from '../../src/lifecycle/matrix.ts';
 import { repoPath } from '../../src/paths.ts';
 import type { Runner } from '../../src/process/run.ts';
@@ -16,17 +17,23 @@ const cells = expandMatrix({ kubernetes: ['1.28', '1.29'], rhel_versions: [8, 9]
 interface Seen {
   words: string[];
   log: string;
+  resultFile: string;
 }
 
-/** Answers like scripts/build.ts would: writes the summary lines to the cell log (and a manifest when asked). */
-function fakeBuilds(seen: Seen[], concurrency: { now: number; max: number }, exitFor: (words: string[]) => number, manifest = false): Runner {
+/**
+ * Answers like scripts/build.ts would: writes the result file named by its last word (result_file=…) and a log
+ * that does not name the AMI, so that only the result file can tell make all what the build produced.
+ */
+function fakeBuilds(seen: Seen[], concurrency: { now: number; max: number }, exitFor: (words: string[]) => number, amis = false): Runner {
   return {
     async capture(command, args, options) {
       expect(command).to.equal('bash');
-      const words = args.slice(5); // -c script $0 tsx build.ts …
+      const words = args.slice(5, -1); // -c script $0 tsx build.ts … result_file=…
       expect(args[4]).to.equal(repoPath('scripts', 'build.ts'));
+      expect(args.at(-1)).to.match(/^result_file=/);
+      const resultFile = args.at(-1)!.slice('result_file='.length);
       const log = options!.env!.CELL_LOG!;
-      seen.push({ words, log });
+      seen.push({ words, log, resultFile });
       concurrency.now++;
       concurrency.max = Math.max(concurrency.max, concurrency.now);
       // Yield to the event loop (not the clock) so the pool can start its other jobs while this one is running.
@@ -34,11 +41,17 @@ function fakeBuilds(seen: Seen[], concurrency: { now: number; max: number }, exi
       const [minor, rhel, arch] = [words[0], words[1].split('=')[1], words[2].split('=')[1]];
       const ami = `rhel-${rhel}-eks-node-${minor}-${arch}-standard-vtest`;
       const code = exitFor(words);
-      if (code === 0 && manifest) {
-        mkdirSync(repoPath('build', ami), { recursive: true });
-        writeFileSync(repoPath('build', ami, 'manifest.json'), JSON.stringify({ builds: [{ artifact_id: `us-west-2:ami-0${minor.replace('.', '')}${rhel}00000000000000,us-east-1:ami-0${minor.replace('.', '')}${rhel}11111111111111` }] }));
-      }
-      writeFileSync(log, `==> Kubernetes   ${minor}.15\n==> Target       ${ami} in us-west-2 (aws, ${arch}, standard)\n${code ? 'error: something failed\n' : ''}`);
+      const ids = amis && code === 0 ? [`us-west-2:ami-0${minor.replace('.', '')}${rhel}00000000000000`, `us-east-1:ami-0${minor.replace('.', '')}${rhel}11111111111111`] : [];
+      const result = {
+        status: code ? 'failed' : 'ok',
+        exit_code: code,
+        ami_name: ami,
+        build_dir: `build/${ami}`,
+        amis: ids.map((pair) => ({ region: pair.split(':')[0], ami: pair.split(':')[1] })),
+        versions: { kubernetes: `${minor}.15` },
+      };
+      writeFileSync(resultFile, JSON.stringify(result));
+      writeFileSync(log, `building ${arch}\n${code ? 'error: something failed\n' : ''}`);
       concurrency.now--;
       return { exitCode: code, stdout: '', stderr: '' };
     },
@@ -59,6 +72,8 @@ describe('lifecycle: make all', function () {
     expect(concurrency.max).to.equal(2);
     expect(seen.map((s) => s.words)).to.deep.equal(cells.map((c) => [c.k8s, `rhel_version=${c.rhel_version}`, `arch=${c.arch}`, `variant=${c.variant}`, 'dry_run=true']));
     expect(seen.map((s) => s.log)).to.deep.equal(cells.map((c) => repoPath(LOG_DIR, `${c.name}.log`)));
+    expect(seen.map((s) => s.resultFile)).to.deep.equal(cells.map((c) => repoPath(LOG_DIR, `${c.name}.result.json`)));
+    expect(results.map((r) => r.versions?.kubernetes)).to.deep.equal(['1.28.15', '1.28.15', '1.29.15', '1.29.15']);
     expect(results.map((r) => r.ami_name)).to.deep.equal(['rhel-8-eks-node-1.28-x86_64-standard-vtest', 'rhel-9-eks-node-1.28-x86_64-standard-vtest', 'rhel-8-eks-node-1.29-x86_64-standard-vtest', 'rhel-9-eks-node-1.29-x86_64-standard-vtest']);
     expect(JSON.parse(readFileSync(repoPath(LOG_DIR, 'results.json'), 'utf8'))).to.have.length(4);
   });
@@ -76,20 +91,35 @@ describe('lifecycle: make all', function () {
         published.push(`${r.cell.name}:${r.amis.map((a) => a.ami).join('+')}`);
       },
     });
-    try {
-      expect(results.map((r) => r.exitCode)).to.deep.equal([0, 0, 3, 0]);
-      expect(published).to.have.length(3);
-      expect(published.find((p) => p.startsWith('1.28-rhel9-x86_64-standard:'))).to.match(/^[^:]+:ami-0[0-9]+\+ami-0[0-9]+$/);
-      const table = summaryTable(results);
-      expect(table).to.match(/1\.29-rhel8-x86_64-standard\s+failed \(exit 3\)/);
-      expect(table).to.contain('us-west-2: ami-0').and.to.contain('3 of 4 cells succeeded');
-      const md = summaryMarkdown(results);
-      expect(md).to.contain('| cell | Kubernetes | RHEL | arch | variant | result | time | AMI name | AMIs |');
-      expect(md.split('\n').filter((l) => l.startsWith('| 1.'))).to.have.length(4);
-      expect(md).to.contain('❌ failed (exit 3)');
-    } finally {
-      for (const r of results) if (r.build_dir) rmSync(repoPath(r.build_dir), { recursive: true, force: true });
-    }
+    expect(results.map((r) => r.exitCode)).to.deep.equal([0, 0, 3, 0]);
+    expect(published).to.have.length(3);
+    expect(published.find((p) => p.startsWith('1.28-rhel9-x86_64-standard:'))).to.equal('1.28-rhel9-x86_64-standard:ami-01289' + '00000000000000+ami-0128911111111111111');
+    const table = summaryTable(results);
+    expect(table).to.match(/1\.29-rhel8-x86_64-standard\s+failed \(exit 3\)/);
+    expect(table).to.contain('us-west-2: ami-0').and.to.contain('3 of 4 cells succeeded');
+    const md = summaryMarkdown(results);
+    expect(md).to.contain('| cell | Kubernetes | RHEL | arch | variant | result | time | AMI name | AMIs |');
+    expect(md.split('\n').filter((l) => l.startsWith('| 1.'))).to.have.length(4);
+    expect(md).to.contain('❌ failed (exit 3)');
+  });
+
+  it('a cell that ended before writing its result file is failed with its exit code and no stale result', async () => {
+    mkdirSync(repoPath(LOG_DIR), { recursive: true });
+    // An earlier run's result for the same cell must not be read as this run's.
+    writeFileSync(repoPath(LOG_DIR, `${cells[0].name}.result.json`), JSON.stringify({ status: 'ok', exit_code: 0, ami_name: 'stale', amis: [{ region: 'us-west-2', ami: 'ami-0stale' }] }));
+    const runner: Runner = {
+      async capture(_command, _args, options) {
+        writeFileSync(options!.env!.CELL_LOG!, "error: 'x' is neither a Kubernetes minor (like 1.28) nor name=value.\n");
+        return { exitCode: 2, stdout: '', stderr: '' };
+      },
+      async stream() {
+        throw new Error('unused');
+      },
+    };
+    const results = await runCells({ runner, cells: cells.slice(0, 1), extraWords: ['x'], jobs: 1, env: {}, logDir: LOG_DIR });
+    expect(results[0]).to.include({ exitCode: 2, ami_name: undefined });
+    expect(results[0].amis).to.deep.equal([]);
+    expect(summaryTable(results)).to.match(/failed \(exit 2\)/);
   });
 
   it('a failed SSM publish marks the cell failed', async () => {
@@ -108,9 +138,7 @@ describe('lifecycle: make all', function () {
     expect(summaryTable(results)).to.contain('failed (SSM: AccessDenied)');
   });
 
-  it('reads the build directory from the pipeline summary and merges per-job results in matrix order', () => {
-    expect(amiNameFromLog('==> Source AMI   ami-1 …\n==> Target       rhel-9-eks-node-1.28-x86_64-standard-v1 in us-west-2 (aws, x86_64, standard)\n')).to.equal('rhel-9-eks-node-1.28-x86_64-standard-v1');
-    expect(amiNameFromLog('error: no build')).to.equal(undefined);
+  it('merges per-job results in matrix order', () => {
     const dir = repoPath(LOG_DIR, 'merge');
     mkdirSync(join(dir, 'a'), { recursive: true });
     mkdirSync(join(dir, 'b'), { recursive: true });
@@ -152,6 +180,11 @@ describe('lifecycle: make all', function () {
       expect(plan.variables.containerd_version).to.match(/^2\./);
       expect(plan.kube_proxy_modes).to.deep.equal(r.cell.rhel_version === 8 ? ['ipvs'] : ['ipvs', 'nftables']);
       expect(existsSync(repoPath(r.build_dir!, 'eks-worker.pkr.hcl'))).to.equal(true);
+      // The cell's result file, written by the build itself: what make all read.
+      const outcome = JSON.parse(readFileSync(repoPath('build/matrix', `${r.cell.name}.result.json`), 'utf8'));
+      expect(outcome).to.include({ status: 'ok', exit_code: 0, dry_run: true, ami_name: plan.ami_name, build_dir: r.build_dir });
+      expect(outcome.versions).to.include({ kubernetes: plan.kubernetes_version, containerd: plan.variables.containerd_version });
+      expect(r.versions).to.deep.equal(outcome.versions);
       expect(readFileSync(repoPath(r.log), 'utf8')).to.contain('Dry run: resolved, rendered and validated');
       rmSync(repoPath(r.build_dir!), { recursive: true, force: true });
     }
