@@ -1,10 +1,24 @@
-// AWS clients. Endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
-// AWS_ENDPOINT_URL_EC2), so the same code talks to AWS or to a local emulator. Credentials come from the
-// default provider chain and are never copied anywhere.
+// AWS clients. By default endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
+// AWS_ENDPOINT_URL_EC2) and credentials from the default provider chain, never copied anywhere. Code that talks
+// to a local emulator passes an AwsConnection instead of changing process.env.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ec2Sdk, s3Sdk } from './sdk.ts';
 import { annotateFailures } from './failures.ts';
+
+/** Where a client connects and as whom, when not AWS through the environment (a local emulator). */
+export interface AwsConnection {
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** The client settings an AwsConnection adds to a region (none for AWS through the environment). */
+export function connectionConfig(connection: AwsConnection = {}): { endpoint?: string; credentials?: AwsConnection['credentials'] } {
+  return {
+    ...(connection.endpoint ? { endpoint: connection.endpoint } : {}),
+    ...(connection.credentials ? { credentials: connection.credentials } : {}),
+  };
+}
 
 export interface RequestCounter {
   requests: number;
@@ -13,9 +27,10 @@ export interface RequestCounter {
 }
 
 /** An S3 client; `unsigned` reads a public bucket anonymously (e.g. the commercial bucket from GovCloud). */
-export function s3Client(region: string, opts: { unsigned?: boolean; counter?: RequestCounter } = {}): S3Client {
+export function s3Client(region: string, opts: { unsigned?: boolean; counter?: RequestCounter; connection?: AwsConnection } = {}): S3Client {
   const client = new (s3Sdk().S3Client)({
     region,
+    ...connectionConfig(opts.connection),
     ...(opts.unsigned
       ? {
           credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
@@ -27,8 +42,8 @@ export function s3Client(region: string, opts: { unsigned?: boolean; counter?: R
   return annotateFailures(client, region);
 }
 
-export function ec2Client(region: string): EC2Client {
-  return annotateFailures(new (ec2Sdk().EC2Client)({ region }), region);
+export function ec2Client(region: string, connection?: AwsConnection): EC2Client {
+  return annotateFailures(new (ec2Sdk().EC2Client)({ region, ...connectionConfig(connection) }), region);
 }
 
 /** The EC2 endpoint the SDK would use from the environment, for Packer's custom_endpoint_ec2 ('' = AWS). */

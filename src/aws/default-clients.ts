@@ -1,8 +1,11 @@
-// Real AWS clients for the entry scripts (endpoints from AWS_ENDPOINT_URL*, credentials from the default chain).
+// The build's AWS clients: for the entry scripts, AWS (endpoints from AWS_ENDPOINT_URL*, credentials from the
+// default chain); for a rehearsal, the emulator's connection.
 import type { AwsClients } from '../resolve/resolve.ts';
-import { ec2Client, s3Client } from './clients.ts';
+import { ec2Client, s3Client, type AwsConnection } from './clients.ts';
 
-export const defaultClients: AwsClients = {
-  s3: (region, unsigned) => s3Client(region, { unsigned }),
-  ec2: (region) => ec2Client(region),
-};
+export const buildClients = (connection?: AwsConnection): AwsClients => ({
+  s3: (region, unsigned) => s3Client(region, { unsigned, connection }),
+  ec2: (region) => ec2Client(region, connection),
+});
+
+export const defaultClients: AwsClients = buildClients();

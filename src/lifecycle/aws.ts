@@ -5,6 +5,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { connectionConfig, type AwsConnection } from '../aws/clients.ts';
 import { annotateFailures } from '../aws/failures.ts';
 
 export interface LifecycleClients {
@@ -15,19 +16,19 @@ export interface LifecycleClients {
   cloudformation(region: string): CloudFormationClient;
 }
 
-/** Clients created once per service and region. */
-export function lifecycleClients(): LifecycleClients {
+/** Clients created once per service and region; `connection` points them at an emulator. */
+export function lifecycleClients(connection?: AwsConnection): LifecycleClients {
   const cache = new Map<string, unknown>();
   const once = <T>(key: string, make: () => T): T => {
     if (!cache.has(key)) cache.set(key, make());
     return cache.get(key) as T;
   };
   return {
-    ec2: (region) => once(`ec2:${region}`, () => annotateFailures(new EC2Client({ region }), region)),
-    ssm: (region) => once(`ssm:${region}`, () => annotateFailures(new SSMClient({ region }), region)),
-    autoscaling: (region) => once(`asg:${region}`, () => annotateFailures(new AutoScalingClient({ region }), region)),
-    eks: (region) => once(`eks:${region}`, () => annotateFailures(new EKSClient({ region }), region)),
-    cloudformation: (region) => once(`cfn:${region}`, () => annotateFailures(new CloudFormationClient({ region }), region)),
+    ec2: (region) => once(`ec2:${region}`, () => annotateFailures(new EC2Client({ region, ...connectionConfig(connection) }), region)),
+    ssm: (region) => once(`ssm:${region}`, () => annotateFailures(new SSMClient({ region, ...connectionConfig(connection) }), region)),
+    autoscaling: (region) => once(`asg:${region}`, () => annotateFailures(new AutoScalingClient({ region, ...connectionConfig(connection) }), region)),
+    eks: (region) => once(`eks:${region}`, () => annotateFailures(new EKSClient({ region, ...connectionConfig(connection) }), region)),
+    cloudformation: (region) => once(`cfn:${region}`, () => annotateFailures(new CloudFormationClient({ region, ...connectionConfig(connection) }), region)),
   };
 }
 

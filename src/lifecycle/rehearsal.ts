@@ -45,10 +45,8 @@ export function rehearsalObjects(cells: Cell[]): string[] {
 /** Start the emulator and seed it; the returned env points builds at it. */
 export async function startRehearsalEmulator(cells: Cell[], bucket = 'amazon-eks', region = 'us-west-2'): Promise<Moto> {
   const moto = await startMoto({ amis: rehearsalImages(cells) });
-  const saved = { ...process.env };
-  Object.assign(process.env, moto.env);
   try {
-    const s3 = s3Client(region);
+    const s3 = s3Client(region, { connection: moto.connection });
     await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as never } }));
     for (const key of rehearsalObjects(cells)) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key.endsWith('.sha256') ? '0'.repeat(64) : 'rehearsal kubelet' }));
@@ -56,8 +54,6 @@ export async function startRehearsalEmulator(cells: Cell[], bucket = 'amazon-eks
   } catch (error) {
     await moto.stop();
     throw error;
-  } finally {
-    process.env = saved;
   }
   return moto;
 }

@@ -1,6 +1,7 @@
 // The local AWS emulator (moto_server) for offline rehearsals and tests: S3 and EC2 on a free port.
 // moto_server comes from PyPI (`pip install 'moto[server]'`); python3 must be able to import it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { AwsConnection } from '../aws/clients.ts';
 import { ToolError } from '../errors.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -27,8 +28,10 @@ export interface CatalogImage {
 export interface Moto {
   endpoint: string;
   port: number;
-  /** Environment that points the AWS SDK, the AWS CLI and our scripts at this emulator. */
+  /** Environment that points child processes (Packer, the AWS CLI, our scripts) at this emulator. */
   env: Record<string, string>;
+  /** What our own AWS clients pass to reach it (endpoint and its fake credentials). */
+  connection: Required<AwsConnection>;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -77,6 +80,7 @@ export async function startMoto(options: { amis?: CatalogImage[]; host?: string 
   return {
     endpoint,
     port,
+    connection: { endpoint, credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY } },
     env: {
       AWS_ENDPOINT_URL: endpoint,
       AWS_ENDPOINT_URL_S3: endpoint,

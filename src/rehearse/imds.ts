@@ -5,6 +5,7 @@
 // provisioners reach it through IMDS_ENDPOINT, which real builds leave unset.
 import { CreateInstanceProfileCommand, CreateRoleCommand, AddRoleToInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { randomBytes } from 'node:crypto';
+import { connectionConfig, type AwsConnection } from '../aws/clients.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -66,8 +67,8 @@ export class MetadataStandIn {
 }
 
 /** The instance profile Packer names in RunInstances must exist in the emulator's IAM, with a role in it. */
-export async function createInstanceProfile(region: string, name: string): Promise<void> {
-  const iam = new IAMClient({ region });
+export async function createInstanceProfile(region: string, name: string, connection?: AwsConnection): Promise<void> {
+  const iam = new IAMClient({ region, ...connectionConfig(connection) });
   const assume = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
   await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(assume) }));
   await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));

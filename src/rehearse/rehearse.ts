@@ -7,7 +7,8 @@ import { DescribeImagesCommand, DescribeInstancesCommand, TerminateInstancesComm
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ec2Client, s3Client } from '../aws/clients.ts';
+import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
+import { buildClients } from '../aws/default-clients.ts';
 import { ConfigErrors, UserError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
 import { runPipeline, type PipelineResult } from '../pipeline.ts';
@@ -77,8 +78,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
 
     log(`Starting the AWS emulator on ${target.hostAddress}`);
     moto = await startMoto({ amis: catalogFor(values), host: target.hostAddress });
+    // Our clients get the emulator's connection; Packer, a child process, gets it through its environment.
+    const { connection } = moto;
     const env = { ...process.env, ...moto.env };
-    Object.assign(process.env, moto.env); // the SDK reads endpoints and (fake) credentials from here
     check();
 
     signer = createSigner(work);
@@ -88,19 +90,19 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     for (const key of ['aws-cli-v2.asc', 'amazon-ssm-agent.asc']) writeFileSync(join(lib, 'keys', key), signer.publicKey);
     let build = { words: buildWords, values };
     if (options.stage) {
-      const staged = await stageIntoEmulator({ words: buildWords, config, seed, work, signer, keysDir: join(lib, 'keys'), endpoint: moto.endpoint, runner, log });
+      const staged = await stageIntoEmulator({ words: buildWords, config, seed, work, signer, keysDir: join(lib, 'keys'), connection, runner, log });
       log(`Seeded the emulator's upstream (s3://amazon-eks, GitHub and AWS CLI stand-ins) with ${(staged.seededBytes / 1024).toFixed(0)} KiB for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate}), staged it into the mirror with make stage's code; the build replays its lock (kept with the results)`);
       lockPath = staged.lockPath;
       // The build's configuration now comes from the lock (mirror, versions, source AMI, pull_cni_from_github=false).
       build = { words: staged.buildWords, values: (await configure(staged.buildWords, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE })).values };
     } else {
-      const bytes = await seedArtifacts((region) => s3Client(region), values, seed, join(work, 'artifacts'), signer);
+      const bytes = await seedArtifacts((region) => s3Client(region, { connection }), values, seed, join(work, 'artifacts'), signer);
       log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
     }
     check();
-    await importKeyPair(ec2Client(values.aws_region), KEY_PAIR, publicKey);
+    await importKeyPair(ec2Client(values.aws_region, connection), KEY_PAIR, publicKey);
     // The instance's metadata: its launch key, and a role only when the build names an instance profile.
-    if (values.iam_instance_profile) await createInstanceProfile(values.aws_region, values.iam_instance_profile);
+    if (values.iam_instance_profile) await createInstanceProfile(values.aws_region, values.iam_instance_profile, connection);
     metadata = await new MetadataStandIn({ host: target.hostAddress, publicKey, role: values.iam_instance_profile || undefined }).start();
     check();
 
@@ -114,7 +116,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     // SSH to the local target, and a short wait after its reboots (it is up again in a second or two).
     pipeline = await runPipeline([...build.words, 'ssh_interface=', 'reboot_pause=3s'], {
       runner,
-      clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
+      clients: buildClients(connection),
       env,
       log,
       rehearsal: {
@@ -123,7 +125,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
         libDir: lib,
       },
     });
-    if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions])));
+    if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions], connection)));
     ranToTheEnd = true;
   } finally {
     process.off('SIGINT', onSignal);
@@ -132,7 +134,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     target?.destroy();
     await metadata?.stop();
     if (moto) {
-      const left = await terminateInstances(config.values.aws_region).catch(() => 0);
+      const left = await terminateInstances(config.values.aws_region, moto.connection).catch(() => 0);
       if (left) log(`Terminated ${left} emulator instance(s) Packer left running`);
       await moto.stop();
     }
@@ -164,17 +166,17 @@ function keepResults(work: string, buildDir: string, lockPath?: string): string 
   return dir;
 }
 
-async function emulatorAmis(name: string, regions: string[]) {
+async function emulatorAmis(name: string, regions: string[], connection: AwsConnection) {
   const found: { region: string; id: string }[] = [];
   for (const region of [...new Set(regions)]) {
-    const out = await ec2Client(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    const out = await ec2Client(region, connection).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
     for (const image of out.Images ?? []) found.push({ region, id: image.ImageId ?? '' });
   }
   return found;
 }
 
-async function terminateInstances(region: string): Promise<number> {
-  const ec2 = ec2Client(region);
+async function terminateInstances(region: string, connection: AwsConnection): Promise<number> {
+  const ec2 = ec2Client(region, connection);
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }));
   const ids = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!).filter(Boolean);
   if (ids.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));

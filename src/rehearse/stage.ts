@@ -5,7 +5,7 @@
 // instance reads nothing but the mirror and checks every download against the lock's digests.
 import { ListObjectsV2Command, PutObjectAclCommand, type S3Client } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
-import { ec2Client, s3Client } from '../aws/clients.ts';
+import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
 import type { Runner } from '../process/run.ts';
 import { runStage } from '../stage/run.ts';
 import type { Configuration } from '../variables/configure.ts';
@@ -33,8 +33,8 @@ export interface StageInput {
   signer: Signer;
   /** The rehearsal's copy of provisioners/lib/keys, which trusts its signer: staging checks signatures there. */
   keysDir: string;
-  /** The emulator's endpoint (its S3 serves the GitHub and AWS CLI stand-ins over plain HTTP). */
-  endpoint: string;
+  /** How to reach the emulator (its S3 also serves the GitHub and AWS CLI stand-ins over plain HTTP). */
+  connection: Required<AwsConnection>;
   runner: Runner;
   log: (line: string) => void;
 }
@@ -42,7 +42,14 @@ export interface StageInput {
 export async function stageIntoEmulator(input: StageInput): Promise<StagedRehearsal> {
   const { config, log } = input;
   const upstreamValues = { ...config.values, binary_bucket_name: UPSTREAM_EKS_BUCKET, binary_bucket_region: UPSTREAM_EKS_REGION, pull_cni_from_github: true };
-  const seededBytes = await seedArtifacts((region) => s3Client(region), upstreamValues, input.seed, join(input.work, 'artifacts'), input.signer);
+  const { connection } = input;
+  const seededBytes = await seedArtifacts(
+    (region) => s3Client(region, { connection }),
+    upstreamValues,
+    input.seed,
+    join(input.work, 'artifacts'),
+    input.signer,
+  );
 
   const words = config.sourceOf.binary_bucket_name === 'default' ? [...input.words, `binary_bucket_name=${REHEARSAL_MIRROR}`] : [...input.words];
   const mirror = {
@@ -50,12 +57,12 @@ export async function stageIntoEmulator(input: StageInput): Promise<StagedRehear
     region: config.values.binary_bucket_region,
   };
   // The operator creates the mirror bucket before `make stage`; here the rehearsal does, empty.
-  await createBucket(s3Client(mirror.region), mirror.bucket, mirror.region);
+  await createBucket(s3Client(mirror.region, { connection }), mirror.bucket, mirror.region);
 
   const lockPath = join(input.work, 'build.lock.json');
-  const upstream = `${input.endpoint}/${UPSTREAM_EKS_BUCKET}`;
+  const upstream = `${connection.endpoint}/${UPSTREAM_EKS_BUCKET}`;
   // Only what points staging at the stand-ins; nothing from the caller's environment (a STAGE_SOURCE_BUCKET
-  // or GITHUB_TOKEN there is for real staging, not for this). The SDK finds the emulator through process.env.
+  // or GITHUB_TOKEN there is for real staging, not for this). The clients below reach the emulator.
   const env: NodeJS.ProcessEnv = {
     PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE,
     GITHUB_BASE_URL: `${upstream}/github`,
@@ -71,12 +78,12 @@ export async function stageIntoEmulator(input: StageInput): Promise<StagedRehear
     env,
     log,
     write: log,
-    s3: (region, unsigned) => s3Client(region, { unsigned }),
-    ec2: (region) => ec2Client(region),
+    s3: (region, unsigned) => s3Client(region, { unsigned, connection }),
+    ec2: (region) => ec2Client(region, connection),
     cwd: input.work,
     runner: input.runner,
   });
-  await openToAnonymousReads(s3Client(mirror.region), mirror.bucket);
+  await openToAnonymousReads(s3Client(mirror.region, { connection }), mirror.bucket);
   return { buildWords: [...words, `lock=${lockPath}`], lockPath, seededBytes };
 }
 

@@ -9,17 +9,11 @@ export async function startEmulatedAws(): Promise<Moto> {
   const moto = await startMoto({
     amis: [...redHatCatalog(), ...redHatCatalog(RED_HAT_GOV), image('RHEL9_STIG_BASE_2023-04-14', CUSTOMER, '2023-04-15')],
   });
-  const saved = { ...process.env };
-  Object.assign(process.env, moto.env);
-  try {
-    const s3 = s3Client('us-west-2');
-    const objects = historyObjects({ fullMinors: ['1.28', '1.29'] });
-    for (const bucket of ['amazon-eks', 'my-eks-bucket']) {
-      await createBucket(s3, bucket);
-      await putObjects(s3, bucket, objects);
-    }
-  } finally {
-    process.env = saved;
+  const s3 = s3Client('us-west-2', { connection: moto.connection });
+  const objects = historyObjects({ fullMinors: ['1.28', '1.29'] });
+  for (const bucket of ['amazon-eks', 'my-eks-bucket']) {
+    await createBucket(s3, bucket);
+    await putObjects(s3, bucket, objects);
   }
   return moto;
 }
