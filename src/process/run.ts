@@ -1,4 +1,7 @@
-// The one place that spawns processes. Orchestration receives a Runner, so tests can substitute one.
+// The one place that spawns processes. Orchestration receives a Runner, so tests can substitute one; the
+// rehearsal's setup steps (keys, namespaces, gpg) run synchronously through runSync, and its long-running
+// children (the emulator, the container) start through startDetached.
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { $, type ProcessPromise } from 'zx';
 
 export interface RunResult {
@@ -12,6 +15,24 @@ export interface Runner {
   capture(command: string, args: string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   /** Run with output streamed to ours; SIGINT/SIGTERM are forwarded so the child can clean up. */
   stream(command: string, args: string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void }): Promise<number>;
+}
+
+/** Run to completion, synchronously, capturing output; a command that could not start reports exit 127. */
+export function runSync(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  const result = spawnSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error && result.status === null) return { exitCode: 127, stdout: result.stdout ?? '', stderr: `${result.stderr ?? ''}${result.error.message}` };
+  return { exitCode: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Whether the shell finds `tool` on the PATH. */
+export const onPath = (tool: string): boolean => runSync('sh', ['-c', 'command -v "$1"', 'on-path', tool]).exitCode === 0;
+
+/**
+ * A long-running child in its own process group, so a terminal's Ctrl-C reaches Packer and not it; the caller
+ * stops it (an emulator, the rehearsal's container).
+ */
+export function startDetached(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
+  return spawn(command, args, { env: options.env ?? process.env, stdio: options.stdio, detached: true });
 }
 
 export const processRunner: Runner = {

@@ -1,8 +1,9 @@
 // The local AWS emulator (moto_server) for offline rehearsals and tests: S3 and EC2 on a free port.
 // moto_server comes from PyPI (`pip install 'moto[server]'`); python3 must be able to import it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { AwsConnection } from '../aws/clients.ts';
 import { ToolError } from '../errors.ts';
+import { runSync, startDetached } from '../process/run.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,7 @@ export const FAKE_CREDENTIALS = {
 };
 
 export async function startMoto(options: { amis?: CatalogImage[]; host?: string } = {}): Promise<Moto> {
-  if (spawnSync('python3', ['-c', 'import moto'], { stdio: 'ignore' }).status !== 0) {
+  if (runSync('python3', ['-c', 'import moto']).exitCode !== 0) {
     throw new ToolError("moto_server is not available: python3 cannot import moto. Install it with pip install 'moto[server]'.");
   }
   const port = await freePort();
@@ -67,11 +68,10 @@ export async function startMoto(options: { amis?: CatalogImage[]; host?: string 
     writeFileSync(catalog, JSON.stringify(options.amis.map(withImageDefaults)));
     env.MOTO_AMIS_PATH = catalog;
   }
-  const child: ChildProcess = spawn('python3', [join(here, 'moto_launcher.py'), '-H', host, '-p', String(port)], {
+  // Its own process group, so a terminal's Ctrl-C does not take the emulator away while Packer cleans up in it.
+  const child: ChildProcess = startDetached('python3', [join(here, 'moto_launcher.py'), '-H', host, '-p', String(port)], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
-    // Its own process group, so a terminal's Ctrl-C does not take the emulator away while Packer cleans up in it.
-    detached: true,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));

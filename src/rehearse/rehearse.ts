@@ -5,14 +5,13 @@
 // writes a lock, which the build replays (src/rehearse/stage.ts); the lock is kept with the results.
 import { DescribeImagesCommand, DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
 import { buildClients } from '../aws/default-clients.ts';
 import { ConfigErrors, UserError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
 import { runPipeline, type PipelineResult } from '../pipeline.ts';
-import type { Runner } from '../process/run.ts';
+import { runSync, type Runner } from '../process/run.ts';
 import { configure } from '../variables/configure.ts';
 import { startMoto, type Moto } from './emulator.ts';
 import { createInstanceProfile, MetadataStandIn } from './imds.ts';
@@ -67,7 +66,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   try {
     const values = config.values;
     const seed = seedPlan(values, config.minor);
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal', '-f', join(work, 'id_ed25519')]);
+    runSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal', '-f', join(work, 'id_ed25519')]);
     const publicKey = readFileSync(join(work, 'id_ed25519.pub'), 'utf8');
 
     // The target claims the release of the source image the emulator serves (RHEL-9.5.0_… → 9.5).

@@ -1,9 +1,9 @@
 // A throw-away OpenPGP key for signing rehearsal stand-ins (the AWS CLI installer, the SSM agent RPM). RSA, like
 // the real AWS keys: gpg on a FIPS-mode system refuses ed25519 signatures.
 // The rehearsal trusts it in place of AWS's keys; nothing else ever does.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { runSync } from '../process/run.ts';
 
 export interface Signer {
   publicKey: string;
@@ -13,8 +13,8 @@ export interface Signer {
 }
 
 function gpg(home: string, args: string[]): string {
-  const result = spawnSync('gpg', ['--homedir', home, '--batch', ...args], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`gpg ${args.join(' ')} failed: ${result.stderr}`);
+  const result = runSync('gpg', ['--homedir', home, '--batch', ...args]);
+  if (result.exitCode !== 0) throw new Error(`gpg ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
 
@@ -26,7 +26,7 @@ export function createSigner(dir: string): Signer {
     publicKey: gpg(home, ['--armor', '--export']),
     sign: (file) => void gpg(home, ['--yes', '--detach-sign', '--output', `${file}.sig`, file]),
     dispose: () => {
-      spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+      runSync('gpgconf', ['--homedir', home, '--kill', 'all']);
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -1,13 +1,14 @@
 // The rehearsal's build instance: a Debian root filesystem booted with systemd-nspawn in a network namespace
 // of its own, reached over a veth pair, with sshd for Packer's SSH communicator. Only what a Debian root
 // cannot do is stubbed (rehearsal/stubs/). A reboot asked for by a provisioner restarts the container.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
+import { onPath, runSync, startDetached } from '../process/run.ts';
 
 const SUITE = 'bookworm';
 const HOSTNAME = 'eks-rehearsal';
@@ -21,8 +22,8 @@ export const ROOT_PACKAGES = [
 ];
 
 function must(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}${result.error ?? ''}`);
+  const result = runSync(command, args);
+  if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
   return result.stdout;
 }
 
@@ -32,7 +33,7 @@ export function requireRehearsalTools(variant = 'standard'): void {
   }
   if (process.getuid?.() !== 0) throw new ToolError('The rehearsal needs root (network namespaces, systemd-nspawn, mounts).');
   for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['systemd-nspawn', 'systemd-container'], ['ip', 'iproute2'], ['ssh-keygen', 'openssh-client'], ['gpg', 'gnupg'], ['zip', 'zip']]) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) {
+    if (!onPath(tool)) {
       throw new ToolError(`The rehearsal needs ${tool}: apt-get install ${pkg} (or run 'make test-deps').`);
     }
   }
@@ -167,12 +168,12 @@ export class Target {
   private start(): void {
     this.boots++;
     const log = createWriteStream(this.options.consoleLog, { flags: 'a' });
-    const child = spawn(
+    const child = startDetached(
       'systemd-nspawn',
       // CAP_IPC_LOCK: root on a real instance has it, and libgcrypt in FIPS mode needs locked memory (gpg aborts without).
       ['--register=no', '--keep-unit', '--quiet', '--console=pipe', `--hostname=${HOSTNAME}`, '--capability=CAP_IPC_LOCK', '-D', this.options.root, '-b', `--network-namespace-path=/run/netns/${this.netns}`],
       // Its own process group: a terminal's Ctrl-C reaches Packer, and the rehearsal then stops the target in order.
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
@@ -209,8 +210,8 @@ export class Target {
   }
 
   destroy(): void {
-    spawnSync('ip', ['netns', 'del', this.netns]);
-    spawnSync('ip', ['link', 'del', this.hostLink]);
+    runSync('ip', ['netns', 'del', this.netns]);
+    runSync('ip', ['link', 'del', this.hostLink]);
   }
 }
 

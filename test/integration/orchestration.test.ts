@@ -12,7 +12,7 @@ import { RED_HAT } from '../support/images.ts';
 import { fakePacker } from '../support/fake-packer.ts';
 import { runPipeline } from '../../src/pipeline.ts';
 import { repoPath } from '../../src/paths.ts';
-import { processRunner, type Runner } from '../../src/process/run.ts';
+import { onPath, processRunner, runSync, startDetached, type Runner } from '../../src/process/run.ts';
 import { writeRunResult, type RunRecord } from '../../src/report/run-result.ts';
 import { startEmulatedAws } from '../support/emulated-aws.ts';
 import type { Moto } from '../support/moto.ts';
@@ -309,5 +309,21 @@ describe('process runner', function () {
     process.emit('SIGINT', 'SIGINT');
     expect(await pending).to.equal(7);
     expect(lines).to.include('cleaned up');
+  });
+  it('runSync captures output and status; a command that cannot start is exit 127 with the reason', () => {
+    expect(runSync('sh', ['-c', 'echo out; echo err >&2; exit 3'])).to.deep.equal({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+    const missing = runSync('no-such-command-for-the-test', []);
+    expect(missing.exitCode).to.equal(127);
+    expect(missing.stderr).to.contain('ENOENT');
+    expect(onPath('sh')).to.equal(true);
+    expect(onPath('no-such-command-for-the-test')).to.equal(false);
+  });
+
+  it('startDetached puts the child in its own process group (a terminal Ctrl-C does not reach it)', async () => {
+    const child = startDetached('sh', ['-c', 'ps -o pgid= -p $$'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(Number(out.trim())).to.equal(child.pid);
   });
 });
