@@ -9,7 +9,9 @@ import { defaultRegion, lifecycleClients } from '../src/lifecycle/aws.ts';
 import { cellFilterFrom, cellFilterOptions } from '../src/lifecycle/cell-filter.ts';
 import { parseOptions, REGION_PATTERN } from '../src/lifecycle/options.ts';
 import { checkPrefix, DEFAULT_SSM_PREFIX, SSM_PREFIX_PATTERN } from '../src/lifecycle/ssm.ts';
-import { applySweep, describePlan, enabledRegions, gatherInventory, planSweep } from '../src/lifecycle/sweep.ts';
+import { applySweep } from '../src/lifecycle/sweep-apply.ts';
+import { enabledRegions, gatherInventory } from '../src/lifecycle/sweep-inventory.ts';
+import { describePlan, planSweep } from '../src/lifecycle/sweep-plan.ts';
 
 const specs = {
   keep: { kind: 'integer', default: 3, minimum: 1, maximum: 1000, description: 'Newest builds kept per cell' },

@@ -9,7 +9,9 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
 import { checkPrefix, imageIdParameter, publishedImageIds, publishImageParameters } from '../../src/lifecycle/ssm.ts';
-import { applySweep, cellOfTags, describePlan, gatherInventory, planSweep, type Inventory, type SweptImage } from '../../src/lifecycle/sweep.ts';
+import { applySweep } from '../../src/lifecycle/sweep-apply.ts';
+import { gatherInventory } from '../../src/lifecycle/sweep-inventory.ts';
+import { describePlan, planSweep } from '../../src/lifecycle/sweep-plan.ts';
 import { buildTags, registerTaggedImage, runScript, useMoto } from './support.ts';
 
 const cell = { k8s: '1.28', rhel_version: 9, arch: 'x86_64' as const, variant: 'standard' };
@@ -34,31 +36,6 @@ describe('lifecycle: SSM parameters per cell (moto)', function () {
     const west = await clients.ssm(WEST).send(new GetParameterCommand({ Name: '/team/amis/rhel-9/1.28/x86_64/standard/image_id' }));
     expect(west.Parameter).to.include({ Value: 'ami-0eee5555ffff66667', DataType: 'aws:ec2:image' });
     expect([...(await publishedImageIds(clients, EAST, '/team/amis')).keys()]).to.deep.equal(['ami-0ccc3333dddd44445']);
-  });
-});
-
-describe('lifecycle: the sweep, planned (no AWS)', () => {
-  const image = (region: string, id: string, name: string, created: string, snapshots: string[]): SweptImage => ({ region, imageId: id, name, created, cell, snapshots });
-
-  it('recognises cells from build tags only', () => {
-    expect(cellOfTags(buildTags({ version: '1.28.15', rhel: '9.5.0', arch: 'x86_64', name: 'n' }))).to.deep.equal(cell);
-    expect(cellOfTags({ Name: 'someone-elses-image', arch: 'x86_64' })).to.equal(undefined);
-  });
-
-  it('keeps a snapshot another surviving image uses, and never plans keep < 1', () => {
-    const inventory: Inventory = {
-      images: [image(WEST, 'ami-new', 'b-2', '2026-02-01', ['snap-new']), image(WEST, 'ami-old', 'b-1', '2026-01-01', ['snap-shared', 'snap-old'])],
-      untagged: 1,
-      snapshotUsers: new Map([
-        [`${WEST}/snap-new`, ['ami-new']],
-        [`${WEST}/snap-shared`, ['ami-old', 'ami-not-ours']],
-        [`${WEST}/snap-old`, ['ami-old']],
-      ]),
-      references: new Map(),
-    };
-    const plan = planSweep(inventory, 1, [WEST]);
-    expect(plan.cells[0].remove).to.deep.equal([{ image: inventory.images[1], snapshots: ['snap-old'], sharedSnapshots: ['snap-shared'] }]);
-    expect(() => planSweep(inventory, 0, [WEST])).to.throw(/keep must be/);
   });
 });
 

@@ -1,14 +1,9 @@
-// `make sweep`: keep the newest `keep` builds of every cell, deregister the older images and delete their
-// snapshots in every region they were copied to. An image is never touched while anything refers to it: a launch
-// template (any version, including `resolve:ssm:` image ids), a launch configuration, an auto scaling group, an
-// EKS managed node group, or an SSM parameter under the published prefix. A dry run unless apply=true.
-//
-// Cells are recognised by the tags every build writes (src/render/render.ts amiTags): kubernetes_version,
-// rhel_release, arch, variant. Images without them are not ours and are never considered.
+// `make sweep`, reading: the account's images of every region with their cell tags and snapshots, and every
+// reference that keeps an image in use (launch templates and their `resolve:ssm:` parameters, launch
+// configurations, auto scaling groups, EKS managed node groups, SSM parameters under the published prefix).
+// Planning is in sweep-plan.ts; nothing here changes anything.
 import { DescribeAutoScalingGroupsCommand, DescribeLaunchConfigurationsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import {
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -19,113 +14,8 @@ import { DescribeNodegroupCommand, ListClustersCommand, ListNodegroupsCommand } 
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
 import type { LifecycleClients } from './aws.ts';
-import { cellName, type Cell, type CellFilter } from './matrix.ts';
 import { publishedImageIds } from './ssm.ts';
-
-export interface SweptImage {
-  region: string;
-  imageId: string;
-  name: string;
-  created: string;
-  cell: Cell;
-  snapshots: string[];
-}
-
-/** Why an image must stay: "launch template lt-… (name) version 2", "SSM parameter /…/image_id", … */
-export type References = Map<string, string[]>;
-
-export interface Inventory {
-  images: SweptImage[];
-  /** Images owned by the account that carry no cell tags (never touched), per region. */
-  untagged: number;
-  /** Snapshot id → image ids (any image of ours, tagged or not) that use it, per region: `${region}/${snap}`. */
-  snapshotUsers: Map<string, string[]>;
-  references: References;
-}
-
-export interface BuildGroup {
-  /** The AMI name, shared by the copies of one build in every region. */
-  name: string;
-  created: string;
-  images: SweptImage[];
-}
-
-export interface CellPlan {
-  cell: Cell;
-  keep: BuildGroup[];
-  /** Older images held back because something refers to them. */
-  protectedImages: { image: SweptImage; reasons: string[] }[];
-  remove: { image: SweptImage; snapshots: string[]; sharedSnapshots: string[] }[];
-}
-
-export interface SweepPlan {
-  keep: number;
-  regions: string[];
-  cells: CellPlan[];
-  untagged: number;
-}
-
-const refKey = (region: string, imageId: string) => `${region}/${imageId}`;
-/** Reference key standing for every image of a region (a reference that could not be resolved). */
-export const ANY_IMAGE = '*';
-
-export function cellOfTags(tags: Record<string, string>): Cell | undefined {
-  const { kubernetes_version: version, rhel_release: release, arch, variant } = tags;
-  if (!version || !release || !arch || !variant) return undefined;
-  const minor = /^([0-9]+\.[0-9]+)\./.exec(version)?.[1];
-  const rhel = Number(/^([0-9]+)/.exec(release)?.[1]);
-  if (!minor || !Number.isInteger(rhel) || (arch !== 'x86_64' && arch !== 'arm64')) return undefined;
-  return { k8s: minor, rhel_version: rhel, arch, variant };
-}
-
-export const matchesFilter = (cell: Cell, filter: CellFilter): boolean =>
-  (['k8s', 'rhel_version', 'arch', 'variant'] as const).every((k) => filter[k].length === 0 || filter[k].includes(String(cell[k])));
-
-/** Decide, without touching AWS: per cell, the newest `keep` builds stay; older images go unless referenced. */
-export function planSweep(inventory: Inventory, keep: number, regions: string[], filter?: CellFilter): SweepPlan {
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be ≥ 1, got ${keep}`);
-  const byCell = new Map<string, { cell: Cell; builds: Map<string, BuildGroup> }>();
-  for (const image of inventory.images) {
-    if (filter && !matchesFilter(image.cell, filter)) continue;
-    const key = cellName(image.cell);
-    const entry = byCell.get(key) ?? { cell: image.cell, builds: new Map() };
-    byCell.set(key, entry);
-    const build = entry.builds.get(image.name) ?? { name: image.name, created: image.created, images: [] };
-    build.images.push(image);
-    if (image.created > build.created) build.created = image.created;
-    entry.builds.set(image.name, build);
-  }
-  const removing = new Set<string>();
-  const cells: CellPlan[] = [];
-  for (const [, { cell, builds }] of [...byCell].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
-    const ordered = [...builds.values()].sort((a, b) => b.created.localeCompare(a.created) || b.name.localeCompare(a.name));
-    const plan: CellPlan = { cell, keep: ordered.slice(0, keep), protectedImages: [], remove: [] };
-    for (const build of ordered.slice(keep)) {
-      for (const image of build.images) {
-        const reasons = [...(inventory.references.get(refKey(image.region, image.imageId)) ?? []), ...(inventory.references.get(refKey(image.region, ANY_IMAGE)) ?? [])];
-        if (reasons.length) plan.protectedImages.push({ image, reasons });
-        else {
-          removing.add(refKey(image.region, image.imageId));
-          plan.remove.push({ image, snapshots: [], sharedSnapshots: [] });
-        }
-      }
-    }
-    cells.push(plan);
-  }
-  // A snapshot goes only when every image using it goes (two AMIs can be registered from one snapshot).
-  for (const plan of cells) {
-    for (const item of plan.remove) {
-      for (const snap of item.image.snapshots) {
-        const users = inventory.snapshotUsers.get(`${item.image.region}/${snap}`) ?? [];
-        const othersStay = users.some((id) => id !== item.image.imageId && !removing.has(refKey(item.image.region, id)));
-        (othersStay ? item.sharedSnapshots : item.snapshots).push(snap);
-      }
-    }
-  }
-  return { keep, regions, cells, untagged: inventory.untagged };
-}
-
-// --- inventory from AWS ---------------------------------------------------------------------------------------
+import { ANY_IMAGE, cellOfTags, refKey, type Inventory, type References } from './sweep-plan.ts';
 
 async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
   const items: T[] = [];
@@ -141,7 +31,10 @@ async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next
 /** Enabled regions of the partition the client's region belongs to. */
 export async function enabledRegions(clients: LifecycleClients, region: string): Promise<string[]> {
   const out = await clients.ec2(region).send(new DescribeRegionsCommand({}));
-  return (out.Regions ?? []).map((r) => r.RegionName!).filter(Boolean).sort();
+  return (out.Regions ?? [])
+    .map((r) => r.RegionName!)
+    .filter(Boolean)
+    .sort();
 }
 
 function addReason(refs: References, region: string, imageId: string | undefined, reason: string): void {
@@ -259,7 +152,8 @@ async function regionReferences(clients: LifecycleClients, region: string, ssmPr
     }),
   );
   for (const group of groups) {
-    if (group.LaunchConfigurationName) addReason(refs, region, configImage.get(group.LaunchConfigurationName), `auto scaling group ${group.AutoScalingGroupName}`);
+    if (group.LaunchConfigurationName)
+      addReason(refs, region, configImage.get(group.LaunchConfigurationName), `auto scaling group ${group.AutoScalingGroupName}`);
     for (const spec of asgTemplateSpecs(group)) addReason(refs, region, imageOfTemplate(spec), `auto scaling group ${group.AutoScalingGroupName}`);
   }
 
@@ -286,10 +180,17 @@ async function regionReferences(clients: LifecycleClients, region: string, ssmPr
 
   const parameters = await step(`SSM parameters under ${ssmPrefix}`, () => publishedImageIds(clients, region, ssmPrefix));
   for (const [imageId, names] of parameters) for (const n of names) addReason(refs, region, imageId, `SSM parameter ${n}`);
-  log(`${region}: ${configs.length} launch configurations, ${groups.length} auto scaling groups, ${clusters.length} EKS clusters, ${parameters.size} published images checked`);
+  log(
+    `${region}: ${configs.length} launch configurations, ${groups.length} auto scaling groups, ${clusters.length} EKS clusters, ${parameters.size} published images checked`,
+  );
 }
 
-export async function gatherInventory(clients: LifecycleClients, regions: string[], ssmPrefix: string, log: (line: string) => void = () => {}): Promise<Inventory> {
+export async function gatherInventory(
+  clients: LifecycleClients,
+  regions: string[],
+  ssmPrefix: string,
+  log: (line: string) => void = () => {},
+): Promise<Inventory> {
   const inventory: Inventory = { images: [], untagged: 0, snapshotUsers: new Map(), references: new Map() };
   for (const region of regions) {
     const images: Image[] = await allPages(async (token) => {
@@ -308,64 +209,16 @@ export async function gatherInventory(clients: LifecycleClients, regions: string
         inventory.untagged++;
         continue;
       }
-      inventory.images.push({ region, imageId: image.ImageId!, name: image.Name ?? tags.Name ?? image.ImageId!, created: image.CreationDate ?? '', cell, snapshots });
+      inventory.images.push({
+        region,
+        imageId: image.ImageId!,
+        name: image.Name ?? tags.Name ?? image.ImageId!,
+        created: image.CreationDate ?? '',
+        cell,
+        snapshots,
+      });
     }
     await regionReferences(clients, region, ssmPrefix, inventory.references, log);
   }
   return inventory;
-}
-
-// --- apply and report ---------------------------------------------------------------------------------------
-
-export interface SweepOutcome {
-  deregistered: string[];
-  deletedSnapshots: string[];
-  failures: string[];
-}
-
-export async function applySweep(clients: LifecycleClients, plan: SweepPlan, log: (line: string) => void): Promise<SweepOutcome> {
-  const outcome: SweepOutcome = { deregistered: [], deletedSnapshots: [], failures: [] };
-  for (const cell of plan.cells) {
-    for (const { image, snapshots } of cell.remove) {
-      const ec2 = clients.ec2(image.region);
-      try {
-        await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
-        outcome.deregistered.push(`${image.region}/${image.imageId}`);
-        log(`deregistered ${image.region} ${image.imageId} ${image.name}`);
-      } catch (error) {
-        outcome.failures.push(`deregister ${image.region} ${image.imageId}: ${(error as Error).message}`);
-        continue; // its snapshots stay: the image may still exist
-      }
-      for (const snap of snapshots) {
-        try {
-          await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snap }));
-          outcome.deletedSnapshots.push(`${image.region}/${snap}`);
-          log(`deleted snapshot ${image.region} ${snap}`);
-        } catch (error) {
-          outcome.failures.push(`delete snapshot ${image.region} ${snap}: ${(error as Error).message}`);
-        }
-      }
-    }
-  }
-  return outcome;
-}
-
-export function describePlan(plan: SweepPlan, apply: boolean): string[] {
-  const verb = apply ? 'remove' : 'would remove';
-  const lines = [`Sweep of ${plan.regions.join(', ')}: keeping the newest ${plan.keep} build(s) per cell${apply ? '' : ' (dry run; apply=true removes)'}`];
-  for (const cell of plan.cells) {
-    lines.push(`${cellName(cell.cell)}:`);
-    for (const build of cell.keep) lines.push(`  keep          ${build.name} (${build.created}) ${build.images.map((i) => `${i.region}:${i.imageId}`).join(' ')}`);
-    for (const { image, reasons } of cell.protectedImages) lines.push(`  keep (in use) ${image.name} ${image.region}:${image.imageId}: ${reasons.join('; ')}`);
-    for (const { image, snapshots, sharedSnapshots } of cell.remove) {
-      lines.push(
-        `  ${verb.padEnd(13)} ${image.name} ${image.region}:${image.imageId}` +
-          (snapshots.length ? ` and snapshots ${snapshots.join(', ')}` : '') +
-          (sharedSnapshots.length ? ` (keeping shared snapshots ${sharedSnapshots.join(', ')})` : ''),
-      );
-    }
-  }
-  const total = plan.cells.reduce((n, c) => n + c.remove.length, 0);
-  lines.push(`${total} image(s) to remove, ${plan.cells.reduce((n, c) => n + c.protectedImages.length, 0)} older image(s) kept because they are in use${plan.untagged ? `, ${plan.untagged} image(s) without cell tags ignored` : ''}.`);
-  return lines;
 }
