@@ -1,22 +1,28 @@
 #!/usr/bin/env tsx
-// `make docs`: regenerate the README's variable table; `--check` exits 1 when the README has drifted.
-import 'zx/globals';
+// `make docs`: regenerate the README's variable table and the provisioner contract's environment table;
+// without --write, exits 1 when either document has drifted.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { main } from '../src/cli/main.ts';
 import { repoPath } from '../src/paths.ts';
+import { withProvisionerEnvironmentTable } from '../src/plan/provisioner-environment.ts';
 import { withVariableTable } from '../src/report/variable-docs.ts';
 
+const generated: [string, (text: string) => string, string][] = [
+  ['README.md', withVariableTable, 'variable table'],
+  ['docs/provisioner-contract.md', withProvisionerEnvironmentTable, 'environment table'],
+];
+
 await main(async () => {
-  const file = repoPath('README.md');
-  const current = readFileSync(file, 'utf8');
-  const wanted = withVariableTable(current);
-  if (process.argv.includes('--write')) {
-    writeFileSync(file, wanted);
-    return 0;
+  let drifted = 0;
+  for (const [path, generate, what] of generated) {
+    const file = repoPath(path);
+    const current = readFileSync(file, 'utf8');
+    const wanted = generate(current);
+    if (process.argv.includes('--write')) writeFileSync(file, wanted);
+    else if (current !== wanted) {
+      console.error(`${path}'s ${what} is out of date: run 'make docs'.`);
+      drifted++;
+    }
   }
-  if (current !== wanted) {
-    console.error("README.md's variable table is out of date: run 'make docs'.");
-    return 1;
-  }
-  return 0;
+  return drifted ? 1 : 0;
 });

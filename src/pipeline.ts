@@ -4,6 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from './errors.ts';
 import { makePlan, PINNED_SHA256_FILE, type Plan } from './plan/plan.ts';
+import { provisionerEnvironment, type ProvisionerEndpoints } from './plan/provisioner-environment.ts';
 import { detectPacker, type PackerInfo } from './process/packer.ts';
 import { gitCommit } from './process/git.ts';
 import type { Runner } from './process/run.ts';
@@ -39,7 +40,8 @@ export interface PipelineDeps {
   /** Offline rehearsal settings: how to reach the local target and what the provisioners read from where. */
   rehearsal?: {
     communicator: Communicator;
-    environment: Record<string, string>;
+    /** Where the instance reaches the emulator's bucket, the upstream stand-ins and the metadata stand-in. */
+    endpoints: ProvisionerEndpoints;
     libDir: string;
   };
   /** Filled in as the run learns its plan and AMIs; the entry script writes it to result_file with the exit code. */
@@ -90,7 +92,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   const agentless = sessionManagerSourceProblem(config.values, resolved.sourceAmi.owner);
   if (agentless) throw agentless;
   const plan = makePlan({ ...resolved, config: resolved.config, packer, now, buildRoot, gitCommit: commit });
-  if (deps.rehearsal) plan.provisioner_environment = { ...plan.provisioner_environment, ...deps.rehearsal.environment };
+  if (deps.rehearsal) plan.provisioner_environment = provisionerEnvironment(plan, deps.rehearsal.endpoints);
   record.plan = plan;
 
   const renderOptions = { ec2Endpoint: ec2EndpointFromEnv(deps.env), communicator: deps.rehearsal?.communicator, libDir: deps.rehearsal?.libDir };

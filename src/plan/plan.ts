@@ -6,14 +6,13 @@ import { imageKubeProxyModes } from '../data/kube-proxy.ts';
 import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
 import { ResolutionError } from '../errors.ts';
 import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
-import { bucketArch } from '../resolve/kubernetes-build.ts';
 import type { SourceAmi } from '../resolve/source-ami.ts';
 import type { BuildVariables, VariableName } from '../variables/declarations.ts';
 import type { Configuration } from '../variables/configure.ts';
 import type { PackerInfo } from '../process/packer.ts';
+import { provisionerEnvironment } from './provisioner-environment.ts';
 
-export const WORK_DIR = '/var/lib/eks-build';
-export const PINNED_SHA256_FILE = 'pinned-sha256.txt';
+export { PINNED_SHA256_FILE, WORK_DIR } from './provisioner-environment.ts';
 
 export interface Plan {
   kubernetes_version: string;
@@ -150,39 +149,6 @@ export function makePlan(input: PlanInput): Plan {
   };
   plan.provisioner_environment = provisionerEnvironment(plan);
   return plan;
-}
-
-/** The contract with provisioners/ (docs/provisioner-contract.md). Explicit values only: no AWS credentials. */
-export function provisionerEnvironment(plan: Plan): Record<string, string> {
-  const v = plan.variables;
-  return {
-    WORK_DIR,
-    AWS_REGION: plan.aws_region,
-    PARTITION: plan.partition,
-    S3_DOMAIN: plan.s3_domain,
-    KUBERNETES_VERSION: plan.kubernetes_version,
-    KUBERNETES_MINOR: plan.kubernetes_minor,
-    KUBERNETES_BUILD_DATE: plan.kubernetes_build_date,
-    ARCH: plan.arch,
-    BINARY_ARCH: bucketArch(plan.arch),
-    RHEL_VERSION: String(plan.rhel_version),
-    BINARY_BUCKET_NAME: v.binary_bucket_name,
-    BINARY_BUCKET_REGION: v.binary_bucket_region,
-    BINARY_BUCKET_ENDPOINT: '',
-    PULL_CNI_FROM_GITHUB: String(v.pull_cni_from_github),
-    GITHUB_BASE_URL: 'https://github.com',
-    AWSCLI_BASE_URL: 'https://awscli.amazonaws.com',
-    CNI_PLUGIN_VERSION: v.cni_plugin_version,
-    CONTAINERD_VERSION: v.containerd_version,
-    RUNC_VERSION: v.runc_version,
-    PAUSE_IMAGE: plan.pause_image,
-    IPVS_MODULES: v.ipvs_modules.join(' '),
-    KUBE_PROXY_MODES: plan.kube_proxy_modes.join(' '),
-    VARIANT: v.variant,
-    STIG_MIN_SCORE: String(v.stig_min_score),
-    // With a lock, every download must match the digests staged into it, not just its published checksum.
-    PINNED_SHA256_FILE: plan.lock ? `${WORK_DIR}/generated/${PINNED_SHA256_FILE}` : '',
-  };
 }
 
 /** Reads of the binary bucket are unsigned when it lies in another partition than the caller's credentials. */

@@ -120,7 +120,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       log,
       rehearsal: {
         communicator: { host: target.address, port: 22, keyPairName: KEY_PAIR, privateKeyFile: join(work, 'id_ed25519') },
-        environment: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: upstream.github, AWSCLI_BASE_URL: upstream.awsCli, IMDS_ENDPOINT: metadata.endpoint },
+        endpoints: { BINARY_BUCKET_ENDPOINT: moto.endpoint, GITHUB_BASE_URL: upstream.github, AWSCLI_BASE_URL: upstream.awsCli, IMDS_ENDPOINT: metadata.endpoint },
         libDir: lib,
       },
     });

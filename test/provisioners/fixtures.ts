@@ -20,6 +20,7 @@ import { Sandbox, type SandboxOptions } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
 import { standInProgram } from '../../src/rehearse/stand-ins.ts';
 import { containerdAsset } from '../../src/stage/artifacts.ts';
+import { provisionerEnvironment, type ProvisionerInputs } from '../../src/plan/provisioner-environment.ts';
 
 export const VERSIONS = {
   kubernetes: '1.28.15',
@@ -242,35 +243,35 @@ async function start(): Promise<Fixtures> {
   };
 }
 
-/** The contract's environment for a RHEL 9 x86_64 build against the local servers. */
+/**
+ * The contract's environment (src/plan/provisioner-environment.ts, the function the plan uses) for a RHEL 9
+ * x86_64 build against the local servers; `overrides` then replace any variable (also with invalid values).
+ */
 export function contractEnv(f: Fixtures, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    WORK_DIR: '/var/lib/eks-build',
-    AWS_REGION: 'us-west-2',
-    PARTITION: 'aws',
-    S3_DOMAIN: 'amazonaws.com',
-    KUBERNETES_VERSION: VERSIONS.kubernetes,
-    KUBERNETES_MINOR: '1.28',
-    KUBERNETES_BUILD_DATE: VERSIONS.buildDate,
-    ARCH: 'x86_64',
-    BINARY_ARCH: 'amd64',
-    RHEL_VERSION: '9',
-    BINARY_BUCKET_NAME: BUCKET,
-    BINARY_BUCKET_REGION: 'us-west-2',
-    BINARY_BUCKET_ENDPOINT: `${f.baseUrl}/s3`,
-    PULL_CNI_FROM_GITHUB: 'true',
-    GITHUB_BASE_URL: `${f.baseUrl}/gh`,
-    AWSCLI_BASE_URL: 'https://awscli.amazonaws.com',
-    CNI_PLUGIN_VERSION: VERSIONS.cni,
-    CONTAINERD_VERSION: VERSIONS.containerd,
-    RUNC_VERSION: VERSIONS.runc,
-    PAUSE_IMAGE: '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10',
-    IPVS_MODULES,
+  const build: ProvisionerInputs = {
+    aws_region: 'us-west-2',
+    partition: 'aws',
+    kubernetes_version: VERSIONS.kubernetes,
+    kubernetes_build_date: VERSIONS.buildDate,
+    arch: 'x86_64',
+    rhel_version: 9,
+    pause_image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10',
     // The Debian root has no nft: the nftables readiness check runs in kube-proxy-modes.test.ts with Debian's nftables.
-    KUBE_PROXY_MODES: 'ipvs',
-    VARIANT: 'standard',
-    ...overrides,
+    kube_proxy_modes: ['ipvs'],
+    lock: null,
+    variables: {
+      binary_bucket_name: BUCKET,
+      binary_bucket_region: 'us-west-2',
+      pull_cni_from_github: true,
+      cni_plugin_version: VERSIONS.cni,
+      containerd_version: VERSIONS.containerd,
+      runc_version: VERSIONS.runc,
+      ipvs_modules: IPVS_MODULES.split(' '),
+      variant: 'standard',
+      stig_min_score: 0,
+    },
   };
+  return { ...provisionerEnvironment(build, { BINARY_BUCKET_ENDPOINT: `${f.baseUrl}/s3`, GITHUB_BASE_URL: `${f.baseUrl}/gh` }), ...overrides };
 }
 
 /** Sandbox options wiring the fixtures in: test signing key, test CA, awscli.amazonaws.com → loopback. */
