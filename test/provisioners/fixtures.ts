@@ -139,7 +139,6 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
     kubelet: script(`echo "Kubernetes v${VERSIONS.kubernetes}"`),
     'ecr-credential-provider': script('echo "ecr-credential-provider stand-in"'),
     'aws-iam-authenticator': script('echo "{\\"Version\\":\\"0.6.27\\"}"'),
-    kubectl: script(`echo "Client Version: v${VERSIONS.kubernetes}"`),
   };
   for (const bucket of [BUCKET, BAD_BUCKET, NO_AUTHENTICATOR_BUCKET]) {
     const prefix = join(www, 's3', bucket, VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64');

@@ -8,7 +8,7 @@ import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writ
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Signer } from '../../src/rehearse/signer.ts';
-import { awsCliMirrorKey, EKS_BINARIES, SIGNING_KEYS, ssmAgentMirrorKey } from '../../src/stage/artifacts.ts';
+import { EKS_BINARIES, mirrorKeys, SIGNING_KEY_FILES } from '../../src/stage/artifacts.ts';
 import type { GitHubStandIn } from './standins.ts';
 
 export const RELEASE = { version: '1.28.15', date: '2025-01-02', cni: 'v1.6.2', containerd: '1.7.27', runc: '1.2.6' };
@@ -37,7 +37,7 @@ export const SSM_REGION = 'us-west-2';
 /** A keys directory trusting the signer in place of AWS's keys (for STAGE_KEYS_DIR). */
 export function trustedKeys(dir: string, signer: Signer): string {
   mkdirSync(dir, { recursive: true });
-  for (const key of Object.values(SIGNING_KEYS)) writeFileSync(join(dir, key), signer.publicKey);
+  for (const key of SIGNING_KEY_FILES) writeFileSync(join(dir, key), signer.publicKey);
   return dir;
 }
 
@@ -98,13 +98,13 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
     const zip = await signedCopy(cli);
     gh.put(`awscli/${cli}`, { file: zip.path });
     gh.put(`awscli/${cli}.sig`, zip.signature);
-    out[arch].files.set(cli, { key: awsCliMirrorKey(cli), checksumKey: awsCliMirrorKey(`${cli}.sig`), sha256: zip.sha256, size: zip.size, signature: zip.signature });
+    out[arch].files.set(cli, { ...mirrorKeys('aws-cli', arch), sha256: zip.sha256, size: zip.size, signature: zip.signature });
     const rpm = await signedCopy('amazon-ssm-agent.rpm');
     const ssmKey = `latest/linux_${arch}/amazon-ssm-agent.rpm`;
     // Public like the real amazon-ssm-<region> buckets.
     await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: ssmKey, Body: createReadStream(rpm.path), ContentLength: rpm.size, ACL: 'public-read' }));
     await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: `${ssmKey}.sig`, Body: rpm.signature, ACL: 'public-read' }));
-    out[arch].files.set('amazon-ssm-agent.rpm', { key: ssmAgentMirrorKey(arch), checksumKey: `${ssmAgentMirrorKey(arch)}.sig`, sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
+    out[arch].files.set('amazon-ssm-agent.rpm', { ...mirrorKeys('ssm-agent', arch), sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
   }
   // One checksum file lists every runc asset, as runc's releases do.
   gh.put(`opencontainers/runc/releases/download/v${RELEASE.runc}/runc.sha256sum`, `${runcSums.join('\n')}\n`);
