@@ -13,7 +13,7 @@ export type Origin =
  * How an artifact is proven genuine: its SHA-256 in a published checksum file, or (AWS CLI, SSM agent, which
  * publish no checksum) a detached PGP signature checked against a key committed in provisioners/lib/keys.
  */
-export type Verification = { kind: 'sha256-file' } | { kind: 'pgp-signature'; keyFile: string };
+export type Verification = { kind: 'sha256-file' } | { kind: 'pgp-signature'; keyFile: string; subject: string };
 
 /** Where a step puts an artifact: a file, an archive's contents, an installer's directory, or an RPM package. */
 export interface Installation {
@@ -39,6 +39,8 @@ export interface ResolvedArtifact {
   /** The published checksum file (or detached signature), next to the artifact. */
   checksumFile: string;
   checksumOrigin: Origin;
+  /** Where upstream, relative to its site: the key in its bucket, a release's owner/repo/releases/download/tag/asset, the AWS CLI site's asset. */
+  upstreamPath: string;
   /** Keys in the mirror bucket `make stage` fills. */
   key: string;
   checksumKey: string;
@@ -77,7 +79,7 @@ export interface ArtifactDecl {
   variants?: string[];
   source: SourceDecl;
   alternatives?: { why: string; when: Record<string, string[]>; [field: string]: unknown }[];
-  checksum: { kind: 'sha256-file'; file: string } | { kind: 'pgp-signature'; file: string; keyFile: string };
+  checksum: { kind: 'sha256-file'; file: string } | { kind: 'pgp-signature'; file: string; keyFile: string; subject: string };
   install: Installation;
 }
 
@@ -138,9 +140,11 @@ function resolveOne(a: ArtifactDecl, q: ManifestQuery, p: Record<string, string>
   } else if (src.kind === 's3') {
     origin = { kind: 's3', bucket: src.bucket, region: src.region, key: src.key };
     path = src.key;
+  } else if (src.kind === 'github') {
+    origin = { kind: 'github', owner: src.owner, repo: src.repo, tag: src.tag, asset: src.asset };
+    path = `${src.owner}/${src.repo}/releases/download/${src.tag}/${src.asset}`;
   } else {
-    origin =
-      src.kind === 'github' ? { kind: 'github', owner: src.owner, repo: src.repo, tag: src.tag, asset: src.asset } : { kind: 'awscli', asset: src.asset };
+    origin = { kind: 'awscli', asset: src.asset };
     path = src.asset;
   }
   const file = basename(path);
@@ -154,9 +158,11 @@ function resolveOne(a: ArtifactDecl, q: ManifestQuery, p: Record<string, string>
     file,
     origin,
     fromBinaryBucket,
-    verification: a.checksum.kind === 'sha256-file' ? { kind: 'sha256-file' } : { kind: 'pgp-signature', keyFile: a.checksum.keyFile },
+    verification:
+      a.checksum.kind === 'sha256-file' ? { kind: 'sha256-file' } : { kind: 'pgp-signature', keyFile: a.checksum.keyFile, subject: a.checksum.subject },
     checksumFile,
     checksumOrigin,
+    upstreamPath: path,
     key,
     checksumKey: sibling(key, checksumFile),
     install: a.install,
@@ -174,4 +180,77 @@ export function resolveArtifact(name: string, q: ManifestQuery): ResolvedArtifac
   const found = resolveArtifacts(q).find((a) => a.name === name);
   if (!found) throw new Error(`data/artifacts.json declares no artifact ${name} for this build`);
   return found;
+}
+
+/** The build an environment of docs/provisioner-contract.md describes, as a manifest query (render and tests). */
+export function manifestQueryOfEnvironment(env: Record<string, string | undefined>): ManifestQuery {
+  const need = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`the artifact manifest of a build needs ${name} in the provisioner environment`);
+    return value;
+  };
+  return {
+    kubernetesVersion: need('KUBERNETES_VERSION'),
+    buildDate: need('KUBERNETES_BUILD_DATE'),
+    binaryArch: need('BINARY_ARCH') as ManifestQuery['binaryArch'],
+    cniPluginVersion: need('CNI_PLUGIN_VERSION'),
+    containerdVersion: need('CONTAINERD_VERSION'),
+    runcVersion: need('RUNC_VERSION'),
+    rhelVersion: Number(need('RHEL_VERSION')),
+    variant: env.VARIANT || undefined,
+    sourceBucket: { name: need('BINARY_BUCKET_NAME'), region: need('BINARY_BUCKET_REGION') },
+    ssmRegion: need('AWS_REGION'),
+  };
+}
+
+/** $WORK_DIR/generated/<this>: the artifacts of this build, for lib/fetch.sh's fetch_artifact. */
+export const INSTANCE_MANIFEST_FILE = 'artifacts.tsv';
+
+/**
+ * Columns of the instance manifest, tab-separated, '-' for nothing (bash's read merges empty tab fields):
+ * source is eks (the binary bucket, BINARY_BUCKET_*), github (GITHUB_BASE_URL), awscli (AWSCLI_BASE_URL) or
+ * s3:<bucket>:<region>; path is relative to it; mirror_key is the key in the binary bucket when from_mirror;
+ * check is sha256 or pgp:<key file in lib/keys>.
+ */
+export const INSTANCE_MANIFEST_COLUMNS = [
+  'name',
+  'step',
+  'file',
+  'source',
+  'path',
+  'mirror_key',
+  'checksum_file',
+  'check',
+  'optional',
+  'destination',
+  'mode',
+  'subject',
+] as const;
+
+/** The instance manifest of a build: one line per artifact, resolved (no templates left for bash to fill). */
+export function instanceManifest(artifacts: ResolvedArtifact[]): string {
+  const field = (value: string): string => {
+    if (/[\t\n]/.test(value) || value === '') throw new Error(`artifact manifest field ${JSON.stringify(value)} is empty or holds a tab or newline`);
+    return value;
+  };
+  const lines = artifacts.map((a) => {
+    const source = a.fromBinaryBucket ? 'eks' : a.origin.kind === 's3' ? `s3:${a.origin.bucket}:${a.origin.region}` : a.origin.kind;
+    const v = a.verification;
+    const row = [
+      a.name,
+      a.installedBy,
+      a.file,
+      source,
+      a.upstreamPath,
+      a.key,
+      a.checksumFile,
+      v.kind === 'sha256-file' ? 'sha256' : `pgp:${v.keyFile}`,
+      a.optional ? 'optional' : 'required',
+      a.install.path,
+      a.install.mode,
+      v.kind === 'pgp-signature' ? v.subject : '-',
+    ];
+    return row.map(field).join('\t');
+  });
+  return `# Generated from data/artifacts.json for this build (src/data/artifacts.ts); read by provisioners/lib/fetch.sh.\n# ${INSTANCE_MANIFEST_COLUMNS.join('\t')}\n${lines.join('\n')}\n`;
 }

@@ -76,8 +76,9 @@ describe('stage: artifact list', () => {
     expect(asset(8, '1.7.27').file).to.equal('containerd-1.7.27-linux-amd64.tar.gz');
     expect(asset(9, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
     expect(asset(10, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
-    // provisioners/containerd.sh asks for the same names: test/provisioners/fixtures.ts publishes only what
-    // containerdAsset() names, and runtime.test.ts installs from there on RHEL 8, 9 and 10.
+    // provisioners/containerd.sh fetches the same entry of the build's generated artifact manifest:
+    // test/provisioners/fixtures.ts publishes only what containerdAsset() names, and runtime.test.ts installs
+    // from there on RHEL 8, 9 and 10.
   });
 
   it('uses the S3 domain of the partition (data/partitions.json)', () => {

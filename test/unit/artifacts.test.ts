@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactManifest, resolveArtifacts, type ManifestQuery } from '../../src/data/artifacts.ts';
+import { artifactManifest, INSTANCE_MANIFEST_COLUMNS, resolveArtifacts, type ManifestQuery } from '../../src/data/artifacts.ts';
 import { repoPath } from '../../src/paths.ts';
 
 interface Step {
@@ -46,7 +46,7 @@ describe('artifact manifest (data/artifacts.json)', () => {
     const downloading = steps
       .map((s) => s.script)
       .filter((script) =>
-        /\b(download(_from_bucket|_release_asset|_upstream_or_mirror)?|bucket_read|fetch_artifacts?)\s+["$a-z]/.test(
+        /\b(download(_from_bucket|_upstream_or_mirror)?|bucket_read|fetch_artifacts?)\s+["$a-z]/.test(
           readFileSync(repoPath('provisioners', script), 'utf8').replace(/^\s*#.*$/gm, ''),
         ),
       );
@@ -74,6 +74,14 @@ describe('artifact manifest (data/artifacts.json)', () => {
       const prefix = layout.slice(0, layout.indexOf('/') + 1);
       expect(doc, kind).to.include(` ${prefix}`);
     }
+    // The instance manifest's columns, as the doc lists them and lib/fetch.sh reads them.
+    expect(doc).to.include(`(one tab-separated line per artifact: ${INSTANCE_MANIFEST_COLUMNS.join(', ')})`);
+    const fetchLib = readFileSync(repoPath('provisioners', 'lib', 'fetch.sh'), 'utf8');
+    const read = /IFS=\$'\\t' read -r _ ([A-Z_ \\\n]+)<<</.exec(fetchLib)?.[1].replace(/\\\n/g, ' ').trim().split(/\s+/);
+    expect(
+      read?.map((v) => v.replace(/^ARTIFACT_/, '').toLowerCase()),
+      'artifact_entry reads the columns in order',
+    ).to.deep.equal(INSTANCE_MANIFEST_COLUMNS.slice(1));
     const ssm = artifactManifest.artifacts.find((a) => a.source.kind === 's3')!.source as { mirrorPrefix: string; key: string };
     expect(doc).to.include(`${ssm.mirrorPrefix}/${ssm.key.replace('{binaryArch}', '<BINARY_ARCH>')}`);
   });
