@@ -13,19 +13,10 @@ require_env AWSCLI_BASE_URL
 require_one_of PULL_CNI_FROM_GITHUB true false
 require_defined BINARY_BUCKET_NAME BINARY_BUCKET_REGION BINARY_BUCKET_ENDPOINT
 
-case ${ARCH} in
-  x86_64) cli_arch=x86_64 ;;
-  arm64) cli_arch=aarch64 ;;
-esac
-asset="awscli-exe-linux-${cli_arch}.zip"
-url="${AWSCLI_BASE_URL%/}/${asset}"
+asset=$(artifact_file aws-cli)
 dir=$(scratch_dir aws-cli)
 
-step "download ${asset}" download_upstream_or_mirror "${url}" "awscli/${asset}" "${dir}/awscliv2.zip"
-step "download ${asset}.sig" download_upstream_or_mirror "${url}.sig" "awscli/${asset}.sig" "${dir}/awscliv2.zip.sig"
-step "check the installer signature" verify_pgp "${WORK_DIR}/lib/keys/aws-cli-v2.asc" \
-  "${dir}/awscliv2.zip.sig" "${dir}/awscliv2.zip" "the AWS CLI v2 installer"
-step "check the installer against the lock" verify_pinned "${dir}/awscliv2.zip" "${asset}"
+step "download ${asset} and check its signature (and the lock)" fetch_artifact aws-cli "${dir}/awscliv2.zip"
 step "unpack the installer" unzip -q -o "${dir}/awscliv2.zip" -d "${dir}"
 step "install AWS CLI v2" "${dir}/aws/install" --install-dir /usr/local/aws-cli --bin-dir /usr/local/bin --update
 log "installed $(/usr/local/bin/aws --version 2>&1)"

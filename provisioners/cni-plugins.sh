@@ -13,13 +13,7 @@ require_one_of PULL_CNI_FROM_GITHUB true false
 [[ ${CNI_PLUGIN_VERSION} == v* ]] || die "CNI_PLUGIN_VERSION=${CNI_PLUGIN_VERSION} must be a release tag such as v1.6.2"
 
 dir=$(scratch_dir cni-plugins)
-asset="cni-plugins-linux-${BINARY_ARCH}-${CNI_PLUGIN_VERSION}.tgz"
-
-fetch() {
-  download_release_asset containernetworking plugins "${CNI_PLUGIN_VERSION}" "${asset}" "${dir}/${asset}"
-  download_release_asset containernetworking plugins "${CNI_PLUGIN_VERSION}" "${asset}.sha256" "${dir}/${asset}.sha256"
-  verify_sha256 "${dir}/${asset}" "${dir}/${asset}.sha256" "${asset}"
-}
+asset=$(artifact_file cni-plugins)
 
 install_plugins() {
   local plugin
@@ -32,5 +26,5 @@ install_plugins() {
   log "installed: $(ls /opt/cni/bin | paste -sd ' ')"
 }
 
-step "download and verify ${asset}" fetch
+step "download and verify ${asset}" fetch_artifact cni-plugins "${dir}/${asset}"
 step "install the plugins into /opt/cni/bin" install_plugins

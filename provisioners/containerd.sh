@@ -13,14 +13,12 @@ require_defined BINARY_BUCKET_ENDPOINT
 require_one_of RHEL_VERSION 8 9 10
 require_one_of PULL_CNI_FROM_GITHUB true false
 
-# Which build of containerd, and which configuration schema. containerd's dynamically linked 2.x release builds
-# need a newer glibc than RHEL 8's 2.28, so RHEL 8 installs the project's static 2.x build
-# (containerd-static-<V>-linux-<arch>.tar.gz; src/stage/artifacts.ts containerdAsset() names the same asset).
+# Which configuration schema. Which build of containerd is the artifact manifest's choice (data/artifacts.json):
+# RHEL 8 gets the project's static 2.x build, as the dynamically linked one needs a newer glibc than RHEL 8's 2.28.
 # RHEL 10 starts with Kubernetes minors that need containerd 2.x.
 case ${RHEL_VERSION}/${CONTAINERD_VERSION} in
-  8/1.7.* | 9/1.7.*) flavour="" template=config-1.7.toml.tmpl ;;
-  8/2.*) flavour=static- template=config-2.toml.tmpl ;;
-  9/2.* | 10/2.*) flavour="" template=config-2.toml.tmpl ;;
+  8/1.7.* | 9/1.7.*) template=config-1.7.toml.tmpl ;;
+  8/2.* | 9/2.* | 10/2.*) template=config-2.toml.tmpl ;;
   10/1.*) die "CONTAINERD_VERSION=${CONTAINERD_VERSION}: RHEL 10 images get containerd 2.x only; set containerd_version to a 2.x release" ;;
   *) die "CONTAINERD_VERSION=${CONTAINERD_VERSION} is not supported on RHEL ${RHEL_VERSION}: use 1.7.x or 2.x" ;;
 esac
@@ -32,20 +30,8 @@ readonly nofile_soft=65536 nofile_hard=1048576
 readonly base_spec=/etc/containerd/base-runtime-spec.json
 
 dir=$(scratch_dir containerd)
-containerd_asset="containerd-${flavour}${CONTAINERD_VERSION}-linux-${BINARY_ARCH}.tar.gz"
-runc_asset="runc.${BINARY_ARCH}"
-
-fetch_containerd() {
-  download_release_asset containerd containerd "v${CONTAINERD_VERSION}" "${containerd_asset}" "${dir}/${containerd_asset}"
-  download_release_asset containerd containerd "v${CONTAINERD_VERSION}" "${containerd_asset}.sha256sum" "${dir}/${containerd_asset}.sha256sum"
-  verify_sha256 "${dir}/${containerd_asset}" "${dir}/${containerd_asset}.sha256sum" "${containerd_asset}"
-}
-
-fetch_runc() {
-  download_release_asset opencontainers runc "v${RUNC_VERSION}" "${runc_asset}" "${dir}/${runc_asset}"
-  download_release_asset opencontainers runc "v${RUNC_VERSION}" runc.sha256sum "${dir}/runc.sha256sum"
-  verify_sha256 "${dir}/${runc_asset}" "${dir}/runc.sha256sum" "${runc_asset}"
-}
+containerd_asset=$(artifact_file containerd)
+runc_asset=$(artifact_file runc)
 
 install_binaries() {
   local binary
@@ -96,8 +82,8 @@ write_base_runtime_spec() {
   log "${base_spec}: RLIMIT_NOFILE soft ${nofile_soft}, hard ${nofile_hard}"
 }
 
-step "download and verify ${containerd_asset}" fetch_containerd
-step "download and verify ${runc_asset}" fetch_runc
+step "download and verify ${containerd_asset}" fetch_artifact containerd "${dir}/${containerd_asset}"
+step "download and verify ${runc_asset}" fetch_artifact runc "${dir}/${runc_asset}"
 step "install containerd and runc" install_binaries
 step "check installed versions" check_versions
 step "write /etc/containerd/config.toml from ${template}" write_config

@@ -13,39 +13,26 @@ require_defined BINARY_BUCKET_ENDPOINT
 
 dir=$(scratch_dir kubernetes)
 prefix="${KUBERNETES_VERSION}/${KUBERNETES_BUILD_DATE}/bin/linux/${BINARY_ARCH}"
-# binary name -> where it is installed
-declare -A targets=(
-  ["kubelet"]=/usr/bin/kubelet
-  ["ecr-credential-provider"]=/etc/eks/image-credential-provider/ecr-credential-provider
-  ["aws-iam-authenticator"]=/usr/bin/aws-iam-authenticator
-)
+# The binaries of the EKS bucket, in order; where each goes comes from the build's artifact manifest
+# (data/artifacts.json). aws-iam-authenticator is optional there: without it, bootstrap.sh has the kubelet get
+# its token from the AWS CLI (aws eks get-token), which the image always carries.
 order=(kubelet ecr-credential-provider aws-iam-authenticator)
-# Binaries a bucket may lack for a build: without aws-iam-authenticator, bootstrap.sh has the kubelet get its
-# token from the AWS CLI (aws eks get-token), which the image always carries.
-declare -A optional=(["aws-iam-authenticator"]=1)
 installed=()
 
 fetch_all() {
   local name
   for name in "${order[@]}"; do
-    if ! bucket_read "${prefix}/${name}" "${dir}/${name}"; then
-      if [[ -n ${optional[${name}]:-} && ${BUCKET_READ_REASON} == *404* ]]; then
-        log "${name} is not in the bucket for this build (${BUCKET_READ_REASON}); it is optional: not installed"
-        continue
-      fi
-      die "download failed: s3://${BINARY_BUCKET_NAME}/${prefix}/${name} (${BUCKET_READ_REASON})"
-    fi
-    download_from_bucket "${prefix}/${name}.sha256" "${dir}/${name}.sha256"
-    verify_sha256 "${dir}/${name}" "${dir}/${name}.sha256" "${name}"
-    installed+=("${name}")
+    fetch_artifact "${name}" "${dir}/${name}"
+    [[ ${ARTIFACT_SKIPPED} == true ]] || installed+=("${name}")
   done
 }
 
 install_all() {
   local name
   for name in "${installed[@]}"; do
-    install -D -o root -g root -m 0755 "${dir}/${name}" "${targets[${name}]}"
-    log "installed ${targets[${name}]}"
+    artifact_entry "${name}"
+    install -D -o root -g root -m "${ARTIFACT_MODE}" "${dir}/${name}" "${ARTIFACT_DESTINATION}"
+    log "installed ${ARTIFACT_DESTINATION}"
   done
   install -d -m 0755 /etc/kubernetes/kubelet /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/kubelet
 }

@@ -31,19 +31,8 @@ sha256_of() {
   printf '%s\n' "${sum%% *}"
 }
 
-# Where lib/fetch.sh reads each kind of artifact from (download_release_asset, bucket_read, aws-cli.sh, ssm-agent.sh).
-release_asset_location() {
-  local path="$1/$2/releases/download/$3/$4"
-  if from_mirror; then
-    s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "github/${path}"
-  else
-    printf '%s/%s' "${GITHUB_BASE_URL%/}" "${path}"
-  fi
-}
-
-eks_binary_location() {
-  s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${KUBERNETES_VERSION}/${KUBERNETES_BUILD_DATE}/bin/linux/${BINARY_ARCH}/$1"
-}
+# Download locations: lib/fetch.sh's artifact_location, from the build's artifact manifest (generated/artifacts.tsv),
+# the same table fetch_artifact downloaded from.
 
 # add_binary NAME VERSION INSTALLED_FILE DOWNLOAD_LOCATION PURL SOURCE_INFO : one SPDX package for a binary.
 add_binary() {
@@ -68,44 +57,41 @@ archive_note() {
 }
 
 kubernetes_binaries() {
-  local name file
+  local name file location
   # EKS builds these itself, so no upstream purl fits: a generic one naming the download.
   for name in kubelet ecr-credential-provider aws-iam-authenticator; do
-    case ${name} in
-      kubelet) file=/usr/bin/kubelet ;;
-      ecr-credential-provider) file=/etc/eks/image-credential-provider/ecr-credential-provider ;;
-      aws-iam-authenticator) file=/usr/bin/aws-iam-authenticator ;;
-    esac
+    artifact_entry "${name}"
+    file=${ARTIFACT_DESTINATION}
     # kubernetes.sh installs aws-iam-authenticator only when the bucket has it for this build.
     if [[ ${name} == aws-iam-authenticator && ! -f ${file} ]]; then
       log "${file} is not installed (the bucket had none for this build): not listed"
       continue
     fi
-    add_binary "${name}" "${KUBERNETES_VERSION}" "${file}" "$(eks_binary_location "${name}")" \
-      "pkg:generic/${name}@${KUBERNETES_VERSION}?download_url=$(jq -rn --arg u "$(eks_binary_location "${name}")" '$u | @uri')" \
+    location=$(artifact_location "${name}")
+    add_binary "${name}" "${KUBERNETES_VERSION}" "${file}" "${location}" \
+      "pkg:generic/${name}@${KUBERNETES_VERSION}?download_url=$(jq -rn --arg u "${location}" '$u | @uri')" \
       "EKS binary bucket, build ${KUBERNETES_VERSION}/${KUBERNETES_BUILD_DATE}"
   done
 }
 
 runtime_binaries() {
-  local flavour="" asset binary location
-  # The same choice as containerd.sh: RHEL 8 gets containerd's static 2.x build.
-  [[ ${RHEL_VERSION} == 8 && ${CONTAINERD_VERSION} != 1.* ]] && flavour=static-
-  asset="containerd-${flavour}${CONTAINERD_VERSION}-linux-${BINARY_ARCH}.tar.gz"
-  location=$(release_asset_location containerd containerd "v${CONTAINERD_VERSION}" "${asset}")
+  local asset binary location
+  # The asset containerd.sh installed (RHEL 8 gets containerd's static 2.x build: data/artifacts.json).
+  asset=$(artifact_file containerd)
+  location=$(artifact_location containerd)
   for binary in containerd containerd-shim-runc-v2 ctr; do
     add_binary "${binary}" "${CONTAINERD_VERSION}" "/usr/bin/${binary}" "${location}" \
       "pkg:github/containerd/containerd@v${CONTAINERD_VERSION}" "$(archive_note "${asset}" containerd)"
   done
   add_binary runc "${RUNC_VERSION}" /usr/sbin/runc \
-    "$(release_asset_location opencontainers runc "v${RUNC_VERSION}" "runc.${BINARY_ARCH}")" \
+    "$(artifact_location runc)" \
     "pkg:github/opencontainers/runc@v${RUNC_VERSION}" ""
 }
 
 cni_binaries() {
   local asset location plugin count=0
-  asset="cni-plugins-linux-${BINARY_ARCH}-${CNI_PLUGIN_VERSION}.tgz"
-  location=$(release_asset_location containernetworking plugins "${CNI_PLUGIN_VERSION}" "${asset}")
+  asset=$(artifact_file cni-plugins)
+  location=$(artifact_location cni-plugins)
   while IFS= read -r plugin; do
     add_binary "cni-plugin-${plugin}" "${CNI_PLUGIN_VERSION#v}" "/opt/cni/bin/${plugin}" "${location}" \
       "pkg:github/containernetworking/plugins@${CNI_PLUGIN_VERSION}" "$(archive_note "${asset}" cni-plugins)"
@@ -116,17 +102,12 @@ cni_binaries() {
 
 # The AWS CLI: the installer aws-cli.sh verified (still in its scratch directory), else the installed program.
 aws_cli() {
-  local reported version cli_arch asset location file
+  local reported version asset location file
   reported=$(/usr/local/bin/aws --version 2>&1) || die "/usr/local/bin/aws --version failed: ${reported}"
   [[ ${reported} =~ ^aws-cli/([0-9][0-9.]*) ]] || die "cannot read a version from '${reported}'"
   version=${BASH_REMATCH[1]}
-  case ${ARCH} in x86_64) cli_arch=x86_64 ;; *) cli_arch=aarch64 ;; esac
-  asset="awscli-exe-linux-${cli_arch}.zip"
-  if from_mirror; then
-    location=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "awscli/${asset}")
-  else
-    location="${AWSCLI_BASE_URL%/}/${asset}"
-  fi
+  asset=$(artifact_file aws-cli)
+  location=$(artifact_location aws-cli)
   file="${scratch}/aws-cli/awscliv2.zip"
   [[ -f ${file} ]] || file=$(readlink -f /usr/local/bin/aws)
   add_binary aws-cli "${version}" "${file}" "${location}" "pkg:generic/aws-cli@${version}" \
@@ -146,15 +127,11 @@ pause_image() {
 # Every RPM package, sorted; gpg-pubkey entries are imported keys, not software. The SSM agent's entry also gets
 # the digest and location of the .rpm ssm-agent.sh verified.
 rpm_packages() {
-  local release ssm_rpm="${scratch}/ssm-agent/amazon-ssm-agent.rpm" ssm_sha="" ssm_location path
+  local release ssm_rpm ssm_sha="" ssm_location
   release=$(sed -n 's/.*release[[:space:]]\+\([0-9][0-9.]*\).*/\1/p' /etc/redhat-release 2>/dev/null | head -n 1)
   [[ -n ${release} ]] || release=${RHEL_VERSION}
-  path="latest/linux_${BINARY_ARCH}/amazon-ssm-agent.rpm"
-  if from_mirror; then
-    ssm_location=$(s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "amazon-ssm-agent/${path}")
-  else
-    ssm_location=$(s3_object_url "amazon-ssm-${AWS_REGION}" "${AWS_REGION}" "${path}")
-  fi
+  ssm_rpm="${scratch}/ssm-agent/$(artifact_file ssm-agent)"
+  ssm_location=$(artifact_location ssm-agent)
   [[ -f ${ssm_rpm} ]] && ssm_sha=$(sha256_of "${ssm_rpm}")
   rpm -qa --queryformat '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{VENDOR}\t%{LICENSE}\n' | LC_ALL=C sort |
     jq -R -s --arg distro "rhel-${release}" --arg ssm_sha "${ssm_sha}" --arg ssm_location "${ssm_location}" '

@@ -13,14 +13,8 @@ require_one_of PULL_CNI_FROM_GITHUB true false
 require_defined BINARY_BUCKET_NAME BINARY_BUCKET_REGION BINARY_BUCKET_ENDPOINT
 
 dir=$(scratch_dir ssm-agent)
-path="latest/linux_${BINARY_ARCH}/amazon-ssm-agent.rpm"
-url=$(s3_object_url "amazon-ssm-${AWS_REGION}" "${AWS_REGION}" "${path}")
-rpm_file="${dir}/amazon-ssm-agent.rpm"
+rpm_file="${dir}/$(artifact_file ssm-agent)"
 
-step "download amazon-ssm-agent.rpm" download_upstream_or_mirror "${url}" "amazon-ssm-agent/${path}" "${rpm_file}"
-step "download amazon-ssm-agent.rpm.sig" download_upstream_or_mirror "${url}.sig" "amazon-ssm-agent/${path}.sig" "${rpm_file}.sig"
-step "check the package signature" verify_pgp "${WORK_DIR}/lib/keys/amazon-ssm-agent.asc" \
-  "${rpm_file}.sig" "${rpm_file}" "the SSM agent package"
-step "check the package against the lock" verify_pinned "${rpm_file}" amazon-ssm-agent.rpm
+step "download amazon-ssm-agent.rpm and check its signature (and the lock)" fetch_artifact ssm-agent "${rpm_file}"
 step "dnf install the SSM agent" dnf install -y "${rpm_file}"
 step "enable amazon-ssm-agent.service" systemctl enable amazon-ssm-agent.service

@@ -117,14 +117,6 @@ download_upstream_or_mirror() {
   fi
 }
 
-# download_release_asset OWNER REPO TAG ASSET DEST : a GitHub release asset, or its mirror in the binary
-# bucket under github/<owner>/<repo>/releases/download/<tag>/<asset> when PULL_CNI_FROM_GITHUB=false.
-download_release_asset() {
-  local owner=$1 repo=$2 tag=$3 asset=$4 dest=$5
-  local path="${owner}/${repo}/releases/download/${tag}/${asset}"
-  download_upstream_or_mirror "${GITHUB_BASE_URL%/}/${path}" "github/${path}" "${dest}"
-}
-
 # expected_sha256 SUMS_FILE ASSET : the digest for ASSET from a checksum file. Accepts a bare digest,
 # "digest  name" lines (sha256sum format, with or without a path or '*') and multi-asset lists.
 expected_sha256() {
@@ -217,4 +209,103 @@ pgp_verdict() {
   else
     printf 'gpg said: %s' "$(grep '^\[GNUPG:\]' <<<"${status}" | paste -sd ' ' | cut -c1-200)"
   fi
+}
+
+# The build's artifacts (generated/artifacts.tsv, written by the render step from data/artifacts.json): what each
+# step downloads, where from, and how it is verified. Columns in src/data/artifacts.ts INSTANCE_MANIFEST_COLUMNS.
+ARTIFACT_MANIFEST="${WORK_DIR}/generated/artifacts.tsv"
+
+# artifact_entry NAME : sets ARTIFACT_STEP, _FILE, _SOURCE, _PATH, _MIRROR_KEY, _CHECKSUM_FILE, _CHECK, _OPTIONAL,
+# _DESTINATION, _MODE and _SUBJECT from NAME's line of the manifest; fails the step when there is none.
+artifact_entry() {
+  local name=$1 entry
+  [[ -f ${ARTIFACT_MANIFEST} ]] || die "${ARTIFACT_MANIFEST} is missing: the render step writes it (docs/provisioner-contract.md)"
+  entry=$(awk -F '\t' -v n="${name}" '!/^#/ && $1 == n { print; exit }' "${ARTIFACT_MANIFEST}")
+  [[ -n ${entry} ]] || die "${name} is not in ${ARTIFACT_MANIFEST}: data/artifacts.json declares no such artifact for this build"
+  # shellcheck disable=SC2034 # ARTIFACT_DESTINATION and ARTIFACT_MODE are read by the steps that install
+  IFS=$'\t' read -r _ ARTIFACT_STEP ARTIFACT_FILE ARTIFACT_SOURCE ARTIFACT_PATH ARTIFACT_MIRROR_KEY ARTIFACT_CHECKSUM_FILE \
+    ARTIFACT_CHECK ARTIFACT_OPTIONAL ARTIFACT_DESTINATION ARTIFACT_MODE ARTIFACT_SUBJECT <<<"${entry}"
+}
+
+# artifact_file NAME : the file name NAME is published and verified as (kubelet, runc.amd64, …).
+artifact_file() {
+  artifact_entry "$1"
+  printf '%s\n' "${ARTIFACT_FILE}"
+}
+
+# artifact_location NAME : where NAME is downloaded from in this build: the mirror's URL when from_mirror (and
+# always for the EKS bucket's binaries), else upstream. For logs and the SBOM.
+artifact_location() {
+  artifact_entry "$1"
+  artifact_url "${ARTIFACT_PATH}"
+}
+
+# artifact_url PATH : the upstream URL of PATH for the current entry's source; a mirror build's URL instead when
+# the artifact comes from the binary bucket.
+artifact_url() {
+  local path=$1 bucket region
+  if [[ ${ARTIFACT_SOURCE} == eks ]]; then
+    s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${path}"
+  elif from_mirror; then
+    s3_object_url "${BINARY_BUCKET_NAME}" "${BINARY_BUCKET_REGION}" "${ARTIFACT_MIRROR_KEY%/*}/${path##*/}"
+  else
+    case ${ARTIFACT_SOURCE} in
+      github) printf '%s/%s' "${GITHUB_BASE_URL%/}" "${path}" ;;
+      awscli) printf '%s/%s' "${AWSCLI_BASE_URL%/}" "${path}" ;;
+      s3:*:*)
+        IFS=: read -r _ bucket region <<<"${ARTIFACT_SOURCE}"
+        s3_object_url "${bucket}" "${region}" "${path}"
+        ;;
+      *) die "unknown artifact source ${ARTIFACT_SOURCE} in ${ARTIFACT_MANIFEST}" ;;
+    esac
+  fi
+}
+
+# fetch_piece PATH MIRROR_KEY DEST : one download of the current entry (the artifact or its checksum file).
+fetch_piece() {
+  local path=$1 key=$2 dest=$3
+  if [[ ${ARTIFACT_SOURCE} == eks ]]; then
+    download_from_bucket "${path}" "${dest}"
+  else
+    download_upstream_or_mirror "$(artifact_url "${path}")" "${key}" "${dest}"
+  fi
+}
+
+# fetch_artifact NAME DEST : the one download-and-verify of every artifact a step installs. Downloads NAME from
+# where the manifest says (upstream, or the binary bucket's mirror when from_mirror), its checksum file or
+# detached signature beside DEST, and verifies it: the published SHA-256, or the PGP signature against the key
+# in lib/keys; replaying a lock, also the pinned SHA-256. Fails the step on any problem, except that an optional
+# artifact the bucket lacks for this build is logged and skipped: ARTIFACT_SKIPPED is then true (else false).
+fetch_artifact() {
+  local name=$1 dest=$2 checksum_path checksum_key
+  ARTIFACT_SKIPPED=false
+  artifact_entry "${name}"
+  # Only the step the manifest names installs an artifact: what is staged is what is installed, once.
+  [[ ${ARTIFACT_STEP} == "${STEP_NAME:-${ARTIFACT_STEP}}" ]] ||
+    die "${name} is installed by ${ARTIFACT_STEP}.sh (data/artifacts.json), not by ${STEP_NAME}.sh"
+  checksum_path="${ARTIFACT_PATH%"${ARTIFACT_FILE}"}${ARTIFACT_CHECKSUM_FILE}"
+  checksum_key="${ARTIFACT_MIRROR_KEY%"${ARTIFACT_FILE}"}${ARTIFACT_CHECKSUM_FILE}"
+  if [[ ${ARTIFACT_SOURCE} == eks ]] && ! bucket_read "${ARTIFACT_PATH}" "${dest}"; then
+    if [[ ${ARTIFACT_OPTIONAL} == optional && ${BUCKET_READ_REASON} == *404* ]]; then
+      log "${name} is not in the bucket for this build (${BUCKET_READ_REASON}); it is optional: not installed"
+      # shellcheck disable=SC2034 # read by the step that asked
+      ARTIFACT_SKIPPED=true
+      return 0
+    fi
+    die "download failed: s3://${BINARY_BUCKET_NAME}/${ARTIFACT_PATH} (${BUCKET_READ_REASON})"
+  elif [[ ${ARTIFACT_SOURCE} != eks ]]; then
+    fetch_piece "${ARTIFACT_PATH}" "${ARTIFACT_MIRROR_KEY}" "${dest}"
+  fi
+  case ${ARTIFACT_CHECK} in
+    sha256)
+      fetch_piece "${checksum_path}" "${checksum_key}" "${dest}.sha256"
+      verify_sha256 "${dest}" "${dest}.sha256" "${ARTIFACT_FILE}"
+      ;;
+    pgp:*)
+      fetch_piece "${checksum_path}" "${checksum_key}" "${dest}.sig"
+      verify_pgp "${WORK_DIR}/lib/keys/${ARTIFACT_CHECK#pgp:}" "${dest}.sig" "${dest}" "${ARTIFACT_SUBJECT}"
+      verify_pinned "${dest}" "${ARTIFACT_FILE}"
+      ;;
+    *) die "unknown check ${ARTIFACT_CHECK} for ${name} in ${ARTIFACT_MANIFEST}" ;;
+  esac
 }

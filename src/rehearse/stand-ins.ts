@@ -1,13 +1,13 @@
 // Stand-in artifacts for an offline rehearsal, laid out exactly as a build reads them from the binary bucket
 // (and its GitHub mirror), with checksum files in each project's real format. Binaries are small shell
 // scripts that answer --version the way the real ones do, so the provisioners' version checks run for real.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { repoPath } from '../paths.ts';
-import { containerdAsset } from '../stage/artifacts.ts';
+import { EKS_BINARIES, mirrorKeys } from '../stage/artifacts.ts';
 import type { Signer } from './signer.ts';
+import { runSync } from '../process/run.ts';
 
 export interface StandInVersions {
   kubernetesVersion: string;
@@ -17,7 +17,7 @@ export interface StandInVersions {
   cni: string;
   binaryArch: 'amd64' | 'arm64';
   awsCliArch: 'x86_64' | 'aarch64';
-  /** RHEL 8 gets containerd 2.x's static release build (containerdAsset). */
+  /** RHEL 8 gets containerd 2.x's static release build (data/artifacts.json). */
   rhelVersion: number;
 }
 
@@ -44,52 +44,62 @@ function put(file: string, content: string, mode = 0o644): string {
 
 function tar(out: string, dir: string, what: string): void {
   mkdirSync(dirname(out), { recursive: true });
-  const result = spawnSync('tar', ['-czf', out, '-C', dir, what]);
-  if (result.status !== 0) throw new Error(`tar failed for ${out}: ${result.stderr}`);
+  const result = runSync('tar', ['-czf', out, '-C', dir, what]);
+  if (result.exitCode !== 0) throw new Error(`tar failed for ${out}: ${result.stderr}`);
 }
 
-/** The EKS binaries of one build folder: <version>/<date>/bin/linux/<arch>/<binary> + .sha256. */
+/** Mirror keys of one artifact of the manifest (data/artifacts.json) for these versions. */
+const keysOf = (name: string, v: StandInVersions) =>
+  mirrorKeys(name, v.binaryArch, {
+    kubernetesVersion: v.kubernetesVersion,
+    buildDate: v.buildDate,
+    cniPluginVersion: v.cni,
+    containerdVersion: v.containerd,
+    runcVersion: v.runc,
+    rhelVersion: v.rhelVersion,
+  });
+
+/** The EKS binaries the manifest lists, in one build folder: <version>/<date>/bin/linux/<arch>/<binary> + .sha256. */
 export function eksBinaries(bucketDir: string, v: StandInVersions): void {
-  const prefix = join(bucketDir, v.kubernetesVersion, v.buildDate, 'bin', 'linux', v.binaryArch);
-  const binaries: Record<string, string> = {
+  const answers: Record<string, string> = {
     kubelet: `echo "Kubernetes v${v.kubernetesVersion}"`,
-    kubectl: `echo "Client Version: v${v.kubernetesVersion}"`,
-    'kube-proxy': `echo "Kubernetes v${v.kubernetesVersion}"`,
     'ecr-credential-provider': 'echo "ecr-credential-provider rehearsal stand-in"',
     'aws-iam-authenticator': 'echo "{\\"Version\\":\\"0.6.27\\"}"',
   };
-  for (const [name, body] of Object.entries(binaries)) {
-    const file = put(join(prefix, name), script(body), 0o755);
-    put(`${file}.sha256`, `${sha256(file)}  ${name}\n`);
+  for (const name of EKS_BINARIES) {
+    const body = answers[name];
+    if (body === undefined) throw new Error(`rehearsal stand-ins: data/artifacts.json lists the EKS binary ${name}, which has no stand-in here`);
+    const { key, checksumKey } = keysOf(name, v);
+    const file = put(join(bucketDir, key), script(body), 0o755);
+    put(join(bucketDir, checksumKey), `${sha256(file)}  ${name}\n`);
   }
 }
 
 /** containerd, runc and CNI release assets under github/<owner>/<repo>/releases/download/<tag>/. */
 export function githubReleases(bucketDir: string, workDir: string, v: StandInVersions): void {
-  const releases = join(bucketDir, 'github');
   const containerdRoot = join(workDir, `containerd-${v.containerd}`);
   put(join(containerdRoot, 'bin', 'containerd'), standInProgram('containerd', { VERSION: `v${v.containerd}` }), 0o755);
   put(join(containerdRoot, 'bin', 'ctr'), standInProgram('ctr'), 0o755);
   for (const name of ['containerd-shim-runc-v2', 'containerd-stress']) {
     put(join(containerdRoot, 'bin', name), script(`echo "${name} v${v.containerd}"`), 0o755);
   }
-  const asset = containerdAsset(v.containerd, v.binaryArch, v.rhelVersion);
-  const containerdOut = join(releases, 'containerd/containerd/releases/download', `v${v.containerd}`, asset);
+  const containerd = keysOf('containerd', v);
+  const containerdOut = join(bucketDir, containerd.key);
   tar(containerdOut, containerdRoot, 'bin');
-  put(`${containerdOut}.sha256sum`, `${sha256(containerdOut)}  ${asset}\n`);
+  put(join(bucketDir, containerd.checksumKey), `${sha256(containerdOut)}  ${basename(containerd.key)}\n`);
 
-  const runcDir = join(releases, 'opencontainers/runc/releases/download', `v${v.runc}`);
-  const runc = put(join(runcDir, `runc.${v.binaryArch}`), script(`printf 'runc version ${v.runc}\\ncommit: rehearsal\\nspec: 1.2.0\\n'`), 0o755);
-  put(join(runcDir, 'runc.sha256sum'), `${sha256(runc)}  runc.${v.binaryArch}\n`);
+  const runcKeys = keysOf('runc', v);
+  const runc = put(join(bucketDir, runcKeys.key), script(`printf 'runc version ${v.runc}\\ncommit: rehearsal\\nspec: 1.2.0\\n'`), 0o755);
+  put(join(bucketDir, runcKeys.checksumKey), `${sha256(runc)}  ${basename(runcKeys.key)}\n`);
 
   const cniRoot = join(workDir, 'cni');
   for (const plugin of ['bandwidth', 'bridge', 'host-local', 'loopback', 'portmap', 'ptp', 'tuning', 'vlan']) {
     put(join(cniRoot, plugin), script(`echo "CNI ${plugin} plugin ${v.cni}"`), 0o755);
   }
-  const cniAsset = `cni-plugins-linux-${v.binaryArch}-${v.cni}.tgz`;
-  const cniOut = join(releases, 'containernetworking/plugins/releases/download', v.cni, cniAsset);
+  const cni = keysOf('cni-plugins', v);
+  const cniOut = join(bucketDir, cni.key);
   tar(cniOut, cniRoot, '.');
-  put(`${cniOut}.sha256`, `${sha256(cniOut)}  ${cniAsset}\n`);
+  put(join(bucketDir, cni.checksumKey), `${sha256(cniOut)}  ${basename(cni.key)}\n`);
 }
 
 /** AWS CLI v2 installer zip (aws/install + aws/dist/aws) and its detached signature, under awscli/. */
@@ -113,8 +123,8 @@ export function awsCliInstaller(bucketDir: string, workDir: string, v: StandInVe
   );
   const zip = join(bucketDir, 'awscli', `awscli-exe-linux-${v.awsCliArch}.zip`);
   mkdirSync(dirname(zip), { recursive: true });
-  const result = spawnSync('zip', ['-qr', zip, 'aws'], { cwd: root });
-  if (result.status !== 0) throw new Error(`zip failed for the AWS CLI stand-in: ${result.stderr}`);
+  const result = runSync('zip', ['-qr', zip, 'aws'], { cwd: root });
+  if (result.exitCode !== 0) throw new Error(`zip failed for the AWS CLI stand-in: ${result.stderr}`);
   signer.sign(zip);
 }
 

@@ -3,6 +3,7 @@
 import Handlebars from 'handlebars';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { INSTANCE_MANIFEST_FILE, instanceManifest, manifestQueryOfEnvironment, resolveArtifacts } from '../data/artifacts.ts';
 import type { Plan } from '../plan/plan.ts';
 import { WORK_DIR } from '../plan/plan.ts';
 import { repoPath } from '../paths.ts';
@@ -140,7 +141,13 @@ export function stageBuildDirectory(plan: Plan, template: string, options: Rende
     mkdirSync(join(tempDir, 'generated'), { recursive: true });
     writeFileSync(join(tempDir, 'eks-worker.pkr.hcl'), template);
     writeFileSync(join(tempDir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
-    const generated = { 'build.json': `${JSON.stringify(amiTags(plan), null, 2)}\n`, ...imageFiles(plan.kubernetes_minor), ...options.generated };
+    const generated = {
+      'build.json': `${JSON.stringify(amiTags(plan), null, 2)}\n`,
+      // What this build downloads, where from and how it is verified: lib/fetch.sh's fetch_artifact reads it.
+      [INSTANCE_MANIFEST_FILE]: instanceManifest(resolveArtifacts(manifestQueryOfEnvironment(plan.provisioner_environment))),
+      ...imageFiles(plan.kubernetes_minor),
+      ...options.generated,
+    };
     for (const [name, content] of Object.entries(generated)) writeFileSync(join(tempDir, 'generated', name), content);
   } catch (error) {
     rmSync(tempDir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { configure } from '../variables/configure.ts';
 import { repoPath } from '../paths.ts';
 import { requireGpg } from '../process/gpg.ts';
 import { processRunner, type Runner } from '../process/run.ts';
-import { artifactsFor, DEFAULT_BASE_URLS, OPTIONAL_EKS_BINARIES, type ArtifactSpec, type BaseUrls } from './artifacts.ts';
+import { artifactsFor, DEFAULT_BASE_URLS, type ArtifactSpec, type BaseUrls } from './artifacts.ts';
 import { ArtifactCache } from './cache.ts';
 import { StageError } from './errors.ts';
 import { LOCK_VERSION, writeLock, type BuildLock } from './lock.ts';
@@ -213,14 +213,14 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
 }
 
 /**
- * Drops the optional EKS binaries (aws-iam-authenticator) the source bucket does not carry for this build: the
- * instance skips them the same way (provisioners/kubernetes.sh) and bootstrap.sh falls back. Any answer other
+ * Drops the optional binaries of the EKS bucket (data/artifacts.json: aws-iam-authenticator) the source bucket
+ * does not carry for this build: the instance skips them the same way (provisioners/kubernetes.sh). Any answer other
  * than "not found" keeps the artifact, so staging reports the real problem.
  */
 async function withoutMissingOptional(specs: ArtifactSpec[], s3For: (spec: ArtifactSpec) => S3Client, log: Log): Promise<ArtifactSpec[]> {
   const kept: ArtifactSpec[] = [];
   for (const spec of specs) {
-    if (OPTIONAL_EKS_BINARIES.includes(spec.name) && spec.origin.kind === 's3') {
+    if (spec.optional && spec.fromBinaryBucket && spec.origin.kind === 's3') {
       try {
         await s3For(spec).send(new HeadObjectCommand({ Bucket: spec.origin.bucket, Key: spec.origin.key }));
       } catch (error) {

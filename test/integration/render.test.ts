@@ -186,6 +186,30 @@ describe('rendered Packer templates', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes the artifact manifest the steps download from, resolved for this build (generated/artifacts.tsv)', async () => {
+    const plan = await samplePlan();
+    const dir = stageBuildDirectory(plan, renderTemplate(plan));
+    try {
+      const rows = readFileSync(join(dir, 'generated', 'artifacts.tsv'), 'utf8')
+        .split('\n')
+        .filter((line) => line && !line.startsWith('#'))
+        .map((line) => line.split('\t'));
+      const byName = new Map(rows.map((r) => [r[0], r]));
+      expect([...byName.keys()]).to.have.members(['kubelet', 'ecr-credential-provider', 'aws-iam-authenticator', 'cni-plugins', 'containerd', 'runc', 'aws-cli', 'ssm-agent']);
+      // The plan's Kubernetes build, versions and region: the keys and URLs the steps used to build themselves.
+      const v = plan.variables;
+      const bin = plan.arch === 'arm64' ? 'arm64' : 'amd64';
+      expect(byName.get('kubelet')!.slice(1, 5)).to.deep.equal(['kubernetes', 'kubelet', 'eks', `${plan.kubernetes_version}/${plan.kubernetes_build_date}/bin/linux/${bin}/kubelet`]);
+      expect(byName.get('kubelet')!.slice(6, 11)).to.deep.equal(['kubelet.sha256', 'sha256', 'required', '/usr/bin/kubelet', '0755']);
+      expect(byName.get('aws-iam-authenticator')![8]).to.equal('optional');
+      expect(byName.get('runc')!.slice(3, 8)).to.deep.equal(['github', `opencontainers/runc/releases/download/v${v.runc_version}/runc.${bin}`, `github/opencontainers/runc/releases/download/v${v.runc_version}/runc.${bin}`, 'runc.sha256sum', 'sha256']);
+      expect(byName.get('ssm-agent')!.slice(3, 8)).to.deep.equal([`s3:amazon-ssm-${plan.aws_region}:${plan.aws_region}`, `latest/linux_${bin}/amazon-ssm-agent.rpm`, `amazon-ssm-agent/latest/linux_${bin}/amazon-ssm-agent.rpm`, 'amazon-ssm-agent.rpm.sig', 'pgp:amazon-ssm-agent.asc']);
+      expect(byName.get('aws-cli')![11]).to.equal('the AWS CLI v2 installer');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 interface Provisioner {

@@ -14,12 +14,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { Sandbox, type SandboxOptions } from '../support/sandbox.ts';
 import { requireTool } from '../support/tools.ts';
 import { standInProgram } from '../../src/rehearse/stand-ins.ts';
-import { containerdAsset } from '../../src/stage/artifacts.ts';
+import { containerdAsset, EKS_BINARIES, mirrorKeys } from '../../src/stage/artifacts.ts';
 import { provisionerEnvironment, type ProvisionerInputs } from '../../src/plan/provisioner-environment.ts';
 
 export const VERSIONS = {
@@ -135,20 +135,23 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
   must('tar', ['-czf', cniOut, '-C', cniRoot, '.']);
   put(`${cniOut}.sha256`, `${sha256(cniOut)}  ${cniAsset}\n`);
 
-  // The EKS binary bucket (and a copy with one wrong checksum), plus the GitHub mirror inside it.
-  const binaries: Record<string, string> = {
+  // The EKS binary bucket (and a copy with one wrong checksum), plus the GitHub mirror inside it: every EKS
+  // binary data/artifacts.json lists, at its key.
+  const answers: Record<string, string> = {
     kubelet: script(`echo "Kubernetes v${VERSIONS.kubernetes}"`),
     'ecr-credential-provider': script('echo "ecr-credential-provider stand-in"'),
     'aws-iam-authenticator': script('echo "{\\"Version\\":\\"0.6.27\\"}"'),
-    kubectl: script(`echo "Client Version: v${VERSIONS.kubernetes}"`),
   };
   for (const bucket of [BUCKET, BAD_BUCKET, NO_AUTHENTICATOR_BUCKET]) {
-    const prefix = join(www, 's3', bucket, VERSIONS.kubernetes, VERSIONS.buildDate, 'bin/linux/amd64');
-    for (const [name, content] of Object.entries(binaries)) {
+    for (const name of EKS_BINARIES) {
+      const content = answers[name];
+      if (content === undefined) throw new Error(`data/artifacts.json lists the EKS binary ${name}, which has no stand-in in test/provisioners/fixtures.ts`);
       if (bucket === NO_AUTHENTICATOR_BUCKET && name === 'aws-iam-authenticator') continue;
-      put(join(prefix, name), content, 0o755);
-      const digest = bucket === BAD_BUCKET && name === 'aws-iam-authenticator' ? '0'.repeat(64) : sha256(join(prefix, name));
-      put(join(prefix, `${name}.sha256`), `${digest}  ${name}\n`);
+      const keys = mirrorKeys(name, 'amd64', { kubernetesVersion: VERSIONS.kubernetes, buildDate: VERSIONS.buildDate });
+      const file = join(www, 's3', bucket, keys.key);
+      put(file, content, 0o755);
+      const digest = bucket === BAD_BUCKET && name === 'aws-iam-authenticator' ? '0'.repeat(64) : sha256(file);
+      put(join(www, 's3', bucket, keys.checksumKey), `${digest}  ${name}\n`);
     }
   }
   cpSync(gh, join(www, 's3', BUCKET, 'github'), { recursive: true });
@@ -179,8 +182,11 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
 
   // The mirror `make stage` fills: the AWS CLI and the SSM agent (with signatures) in the binary bucket too.
   const mirror = join(www, 's3', BUCKET);
-  for (const file of [zip, `${zip}.sig`]) cpSync(file, join(mirror, 'awscli', basename(file)));
-  for (const file of [ssm, `${ssm}.sig`]) cpSync(file, join(mirror, 'amazon-ssm-agent', 'latest', 'linux_amd64', basename(file)));
+  for (const [name, file] of [['aws-cli', zip], ['ssm-agent', ssm]] as const) {
+    const keys = mirrorKeys(name, 'amd64');
+    cpSync(file, join(mirror, keys.key));
+    cpSync(`${file}.sig`, join(mirror, keys.checksumKey));
+  }
   return www;
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { REPO, Sandbox, WORK_DIR } from '../support/sandbox.ts';
 import { MetadataStandIn } from '../../src/rehearse/imds.ts';
 import { contractEnv, fixtures, IPVS_MODULES, sandboxOptions, VERSIONS, type Fixtures } from './fixtures.ts';
+import { artifactsFor } from '../../src/stage/artifacts.ts';
 
 interface Step { script: string; expect_disconnect?: boolean; pause_before?: string; downloads?: string[]; variants?: string[] }
 // The standard variant's steps (the STIG variant's whole build runs in test/stig/pipeline.test.ts).
@@ -25,6 +26,8 @@ describe('provisioners: the whole build in order, inventory, cleanup, validate',
   let versionInfo: Record<string, any>;
   let imds: MetadataStandIn;
   let env: Record<string, string>;
+  /** Everything the steps logged, for what they really downloaded. */
+  let logs = '';
   const LAUNCH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeLaunchKeyOfPackerForTheTest packer_5f0e4b9c';
   const OWN_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBaseImageKeyThatMustStay admin@example';
 
@@ -45,6 +48,7 @@ describe('provisioners: the whole build in order, inventory, cleanup, validate',
       if (step.script === 'validate.sh') break;
       const result = await sb.runStep(step.script, env);
       expect(result.status, `${step.script}: ${result.output}`).to.equal(0);
+      logs += result.output;
       if (step.downloads?.includes('version-info.json')) versionInfo = JSON.parse(sb.read(`${WORK_DIR}/version-info.json`));
     }
   });
@@ -67,6 +71,26 @@ describe('provisioners: the whole build in order, inventory, cleanup, validate',
     // The release actually installed, from /etc/redhat-release (the sandbox's "Red Hat Enterprise Linux release 9.5").
     expect(versionInfo.rhel_release).to.equal('9.5');
     expect(versionInfo.redhat_release).to.equal('Red Hat Enterprise Linux release 9.5 (Plow)');
+  });
+
+  it('downloads exactly the artifacts data/artifacts.json lists for the build, each with its checksum or signature file', () => {
+    // What `make stage` stages is what the steps install: the manifest resolved for the sandbox's configuration
+    // against the files the real steps fetched ("downloaded <url> (<n> bytes)" lines of lib/fetch.sh).
+    const manifest = artifactsFor({
+      kubernetesVersion: env.KUBERNETES_VERSION,
+      buildDate: env.KUBERNETES_BUILD_DATE,
+      binaryArch: env.BINARY_ARCH as 'amd64',
+      cniPluginVersion: env.CNI_PLUGIN_VERSION,
+      containerdVersion: env.CONTAINERD_VERSION,
+      runcVersion: env.RUNC_VERSION,
+      rhelVersion: Number(env.RHEL_VERSION),
+      variant: 'standard',
+      sourceBucket: { name: env.BINARY_BUCKET_NAME, region: env.BINARY_BUCKET_REGION },
+      ssmRegion: env.AWS_REGION,
+    });
+    const downloaded = [...logs.matchAll(/downloaded (\S+) \([0-9]+ bytes\)/g)].map((m) => m[1].slice(m[1].lastIndexOf('/') + 1));
+    expect(downloaded, 'each file once').to.have.length(new Set(downloaded).size);
+    expect(downloaded).to.have.members(manifest.flatMap((a) => [a.file, a.checksumFile]));
   });
 
   it('cleanup removed Packer\'s launch key from the SSH user\'s authorized_keys and kept the image\'s own', () => {

@@ -175,6 +175,26 @@ describe('provisioners: rootfs, container runtime, CNI, Kubernetes binaries', fu
     expect(github.stderr).to.match(/download failed: http:\/\/127\.0\.0\.1:\d+\/gh\/containernetworking\/plugins\/releases\/download\/v0\.0\.1\/cni-plugins-linux-amd64-v0\.0\.1\.tgz: HTTP 404 not found/);
   });
 
+  it('fetches only what the build\'s artifact manifest gives the step, and fails clearly without the manifest', async () => {
+    const sb = fresh();
+    const env = contractEnv(f());
+    await ok(sb, 'cni-plugins.sh', env);
+    // Another step's artifact: refused before any download (lib/fetch.sh checks the manifest's step column).
+    const fetchAs = (step: string, name: string) =>
+      sb.exec(['bash', '-c', `set -euo pipefail; source /var/lib/eks-build/lib/common.sh; source /var/lib/eks-build/lib/fetch.sh; begin_step ${step}; fetch_artifact ${name} /tmp/${name}`], env);
+    const foreign = await fetchAs('cni-plugins', 'kubelet');
+    expect(foreign.status).to.not.equal(0);
+    expect(foreign.stderr).to.include('kubelet is installed by kubernetes.sh (data/artifacts.json), not by cni-plugins.sh');
+    expect(sb.exists('/tmp/kubelet')).to.equal(false);
+    const unknown = await fetchAs('kubernetes', 'kubectl');
+    expect(unknown.stderr).to.include('kubectl is not in /var/lib/eks-build/generated/artifacts.tsv: data/artifacts.json declares no such artifact for this build');
+    // Without the render step's manifest the step stops at once, saying who writes it.
+    await sb.exec(['rm', '/var/lib/eks-build/generated/artifacts.tsv']);
+    const missing = await sb.exec(['bash', '/var/lib/eks-build/cni-plugins.sh'], env);
+    expect(missing.status).to.not.equal(0);
+    expect(missing.stderr).to.include('/var/lib/eks-build/generated/artifacts.tsv is missing: the render step writes it');
+  });
+
   it('fails naming the artifact when a checksum is wrong, with nothing installed', async () => {
     const sb = fresh();
     await ok(sb, 'rootfs.sh');

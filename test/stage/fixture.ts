@@ -5,10 +5,11 @@
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Signer } from '../../src/rehearse/signer.ts';
-import { awsCliMirrorKey, EKS_BINARIES, SIGNING_KEYS, ssmAgentMirrorKey } from '../../src/stage/artifacts.ts';
+import { resolveArtifact } from '../../src/data/artifacts.ts';
+import { EKS_BINARIES, SIGNING_KEY_FILES } from '../../src/stage/artifacts.ts';
 import type { GitHubStandIn } from './standins.ts';
 
 export const RELEASE = { version: '1.28.15', date: '2025-01-02', cni: 'v1.6.2', containerd: '1.7.27', runc: '1.2.6' };
@@ -37,7 +38,7 @@ export const SSM_REGION = 'us-west-2';
 /** A keys directory trusting the signer in place of AWS's keys (for STAGE_KEYS_DIR). */
 export function trustedKeys(dir: string, signer: Signer): string {
   mkdirSync(dir, { recursive: true });
-  for (const key of Object.values(SIGNING_KEYS)) writeFileSync(join(dir, key), signer.publicKey);
+  for (const key of SIGNING_KEY_FILES) writeFileSync(join(dir, key), signer.publicKey);
   return dir;
 }
 
@@ -59,31 +60,32 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
   const out = { amd64: { files: new Map() }, arm64: { files: new Map() } } as Record<'amd64' | 'arm64', Published>;
   const runcSums: string[] = [];
   for (const arch of ['amd64', 'arm64'] as const) {
-    const prefix = `${RELEASE.version}/${RELEASE.date}/bin/linux/${arch}`;
+    // What data/artifacts.json says a build of this release downloads, for this architecture.
+    const artifact = (name: string) => resolveArtifact(name, { kubernetesVersion: RELEASE.version, buildDate: RELEASE.date, binaryArch: arch, cniPluginVersion: RELEASE.cni, containerdVersion: RELEASE.containerd, runcVersion: RELEASE.runc, sourceBucket: { name: bucket, region: SSM_REGION }, ssmRegion: SSM_REGION });
     for (const binary of EKS_BINARIES) {
       const c = content(binary, arch);
       const { sha256, size } = await hashOf(c);
-      const key = `${prefix}/${binary}`;
+      const key = artifact(binary).key;
       const body: Buffer | Readable = c.body ?? createReadStream(c.file!);
       // Public like the real amazon-eks bucket, so unsigned reads (from GovCloud) work.
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ACL: 'public-read' }));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.sha256`, Body: `${sha256}  ${binary}\n`, ACL: 'public-read' }));
       out[arch].files.set(binary, { key, checksumKey: `${key}.sha256`, sha256, size });
     }
-    const gh1 = async (repoPath: string, asset: string, checksumAsset: string, checksumText?: (sha: string) => string) => {
-      const c = content(asset, arch);
+    // A release asset at its upstream path, with its checksum file beside it (runc's: one file for all, below).
+    const gh1 = async (name: string, checksumText?: (sha: string, asset: string) => string) => {
+      const a = artifact(name);
+      const c = content(a.file, arch);
       const { sha256, size } = await hashOf(c);
-      gh.put(`${repoPath}/${asset}`, c);
-      if (checksumText) gh.put(`${repoPath}/${checksumAsset}`, checksumText(sha256));
-      out[arch].files.set(asset, { key: `github/${repoPath}/${asset}`, checksumKey: `github/${repoPath}/${checksumAsset}`, sha256, size });
+      gh.put(a.upstreamPath, c);
+      if (checksumText) gh.put(`${dirname(a.upstreamPath)}/${a.checksumFile}`, checksumText(sha256, a.file));
+      out[arch].files.set(a.file, { key: a.key, checksumKey: a.checksumKey, sha256, size });
       return sha256;
     };
-    const cni = `cni-plugins-linux-${arch}-${RELEASE.cni}.tgz`;
-    await gh1(`containernetworking/plugins/releases/download/${RELEASE.cni}`, cni, `${cni}.sha256`, (sha) => `${sha}  ${cni}\n`);
-    const containerd = `containerd-${RELEASE.containerd}-linux-${arch}.tar.gz`;
-    await gh1(`containerd/containerd/releases/download/v${RELEASE.containerd}`, containerd, `${containerd}.sha256sum`, (sha) => `${sha}  ${containerd}\n`);
-    const runcSha = await gh1(`opencontainers/runc/releases/download/v${RELEASE.runc}`, `runc.${arch}`, 'runc.sha256sum');
-    runcSums.push(`${runcSha} *runc.${arch}`);
+    await gh1('cni-plugins', (sha, asset) => `${sha}  ${asset}\n`);
+    await gh1('containerd', (sha, asset) => `${sha}  ${asset}\n`);
+    const runcSha = await gh1('runc');
+    runcSums.push(`${runcSha} *${artifact('runc').file}`);
     // Signed artifacts: the bytes on disk, then a detached signature over them.
     const signedCopy = async (file: string) => {
       const c = content(file, arch);
@@ -94,17 +96,19 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
       signed.signer.sign(path);
       return { path, signature: readFileSync(`${path}.sig`), ...(await hashOf({ file: path })) };
     };
-    const cli = `awscli-exe-linux-${arch === 'amd64' ? 'x86_64' : 'aarch64'}.zip`;
+    const cliArtifact = artifact('aws-cli');
+    const cli = cliArtifact.file;
     const zip = await signedCopy(cli);
-    gh.put(`awscli/${cli}`, { file: zip.path });
-    gh.put(`awscli/${cli}.sig`, zip.signature);
-    out[arch].files.set(cli, { key: awsCliMirrorKey(cli), checksumKey: awsCliMirrorKey(`${cli}.sig`), sha256: zip.sha256, size: zip.size, signature: zip.signature });
-    const rpm = await signedCopy('amazon-ssm-agent.rpm');
-    const ssmKey = `latest/linux_${arch}/amazon-ssm-agent.rpm`;
+    gh.put(`awscli/${cliArtifact.upstreamPath}`, { file: zip.path });
+    gh.put(`awscli/${cliArtifact.checksumFile}`, zip.signature);
+    out[arch].files.set(cli, { key: cliArtifact.key, checksumKey: cliArtifact.checksumKey, sha256: zip.sha256, size: zip.size, signature: zip.signature });
+    const ssmArtifact = artifact('ssm-agent');
+    const rpm = await signedCopy(ssmArtifact.file);
+    const ssmKey = ssmArtifact.upstreamPath;
     // Public like the real amazon-ssm-<region> buckets.
     await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: ssmKey, Body: createReadStream(rpm.path), ContentLength: rpm.size, ACL: 'public-read' }));
-    await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: `${ssmKey}.sig`, Body: rpm.signature, ACL: 'public-read' }));
-    out[arch].files.set('amazon-ssm-agent.rpm', { key: ssmAgentMirrorKey(arch), checksumKey: `${ssmAgentMirrorKey(arch)}.sig`, sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
+    await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: `${dirname(ssmKey)}/${ssmArtifact.checksumFile}`, Body: rpm.signature, ACL: 'public-read' }));
+    out[arch].files.set(ssmArtifact.file, { key: ssmArtifact.key, checksumKey: ssmArtifact.checksumKey, sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
   }
   // One checksum file lists every runc asset, as runc's releases do.
   gh.put(`opencontainers/runc/releases/download/v${RELEASE.runc}/runc.sha256sum`, `${runcSums.join('\n')}\n`);

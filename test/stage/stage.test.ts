@@ -22,7 +22,7 @@ import { FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } fr
 const SOURCE = 'amazon-eks';
 const MIRROR = 'my-mirror';
 const words = ['1.28', `binary_bucket_name=${MIRROR}`, 'binary_bucket_region=us-west-2', ...versionWords];
-const isArtifactBody = (_m: string, p: string) => !/\.sha256|sha256sum/.test(p) && !p.includes('list-type') && /(kubelet|kubectl|authenticator|provider|\.tgz|\.tar\.gz|runc\.(amd|arm)64)(\?|$)/.test(p);
+const isArtifactBody = (_m: string, p: string) => !/\.sha256|sha256sum/.test(p) && !p.includes('list-type') && /(kubelet|authenticator|provider|\.tgz|\.tar\.gz|runc\.(amd|arm)64)(\?|$)/.test(p);
 
 describe('make stage (moto S3 + GitHub stand-in)', function () {
   this.timeout(60_000);
@@ -52,7 +52,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     });
     await direct.send(new CreateBucketCommand({ Bucket: SOURCE, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
     // Sizes vary so that faults land mid-body; runc is the smallest, as in real releases.
-    const sizes: Record<string, number> = { kubelet: 900_000, kubectl: 700_000, 'aws-iam-authenticator': 300_000, 'ecr-credential-provider': 250_000 };
+    const sizes: Record<string, number> = { kubelet: 900_000, 'ecr-credential-provider': 700_000, 'aws-iam-authenticator': 300_000 };
     await direct.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
     requireTool('gpg', 'signing and checking the AWS CLI and SSM agent stand-ins');
     keep = mkdtempSync(join(tmpdir(), 'stage-keys-'));
@@ -156,14 +156,14 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     expect(lock.kubernetes).to.deep.equal({ version: RELEASE.version, buildDate: RELEASE.date, minor: '1.28' });
     expect(lock.mirror).to.deep.equal({ bucket: MIRROR, region: 'us-west-2' });
     expect(lock.sourceAmi.name).to.match(/^RHEL-9\.5\.0_HVM-20250115-x86_64/);
-    expect(lock.artifacts).to.have.length(9);
+    expect(lock.artifacts).to.have.length(8);
     for (const a of lock.artifacts) expect(a.sha256, a.file).to.equal(published.amd64.files.get(a.file)!.sha256);
     const kubelet = lock.artifacts.find((a) => a.name === 'kubelet')!;
     expect(kubelet.origin).to.deep.equal({ kind: 's3', bucket: SOURCE, region: 'us-west-2', key: `${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet` });
     expect(kubelet.url).to.equal(`https://s3.us-west-2.amazonaws.com/${SOURCE}/${RELEASE.version}/${RELEASE.date}/bin/linux/amd64/kubelet`);
     const pinned = lockedInputs(lock);
     expect(pinned.variables).to.include({ kubernetes_version: RELEASE.version, kubernetes_build_date: RELEASE.date, source_ami_id: lock.sourceAmi.id, binary_bucket_name: MIRROR, pull_cni_from_github: false });
-    expect(pinned.pinnedSha256File.trim().split('\n')).to.have.length(9);
+    expect(pinned.pinnedSha256File.trim().split('\n')).to.have.length(8);
     // The AWS CLI and the SSM agent publish no checksum: their signature vouched for them, the lock pins them.
     const cli = lock.artifacts.find((a) => a.name === 'aws-cli')!;
     expect(cli).to.include({ file: 'awscli-exe-linux-x86_64.zip', key: 'awscli/awscli-exe-linux-x86_64.zip', checksumKey: 'awscli/awscli-exe-linux-x86_64.zip.sig', verifiedBy: 'pgp-signature', url: `${awsCliBase(gh)}/awscli-exe-linux-x86_64.zip` });
@@ -222,7 +222,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
       const { error, result, logs } = await stage();
       expect(error, String(error?.message)).to.equal(undefined);
       expect(result!.lock.artifacts.map((a) => a.name)).to.not.include('aws-iam-authenticator');
-      expect(result!.lock.artifacts).to.have.length(8);
+      expect(result!.lock.artifacts).to.have.length(7);
       expect(logs.join('\n')).to.include(`aws-iam-authenticator is not in s3://${SOURCE}/${key}: not staged (optional`);
       expect(await mirrorKeys()).to.not.include(key);
     } finally {
@@ -284,9 +284,9 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     gh.fault('runc.sha256sum', { kind: 'status', status: 503 });
     gh.fault('runc.amd64', { kind: 'reset', after: 0 });
     const kubeletKey = published.amd64.files.get('kubelet')!.key;
-    const kubectlKey = published.amd64.files.get('kubectl')!.key;
+    const providerKey = published.amd64.files.get('ecr-credential-provider')!.key;
     proxy.fault((m, p) => m === 'GET' && p.includes(`/${SOURCE}/${kubeletKey}`) && !p.includes('.sha256'), slowDown(), slowDown(), slowDown(), slowDown(), { kind: 'reset', after: 400_000 });
-    proxy.fault((m, p) => m === 'GET' && p.includes(`/${SOURCE}/${kubectlKey}`) && !p.includes('.sha256'), { kind: 'truncate', after: 123_456 });
+    proxy.fault((m, p) => m === 'GET' && p.includes(`/${SOURCE}/${providerKey}`) && !p.includes('.sha256'), { kind: 'truncate', after: 123_456 });
     proxy.fault((m, p) => m === 'PUT' && p.includes(`/${MIRROR}/`) && p.includes('aws-iam-authenticator'), { kind: 'status', status: 500, body: '<Error><Code>InternalError</Code></Error>' }, slowDown());
     const { error, result, logs } = await stage();
     expect(error, String(error?.message)).to.equal(undefined);
@@ -296,7 +296,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     expect(gh.served.map((s) => s.status)).to.include.members([500, 502, 503]);
     const staged = result!.staged;
     expect(staged.find((a) => a.name === 'kubelet')!.fetched, 'kubelet resumed after the reset').to.equal('resumed');
-    expect(staged.find((a) => a.name === 'kubectl')!.fetched, 'kubectl resumed after the short body').to.equal('resumed');
+    expect(staged.find((a) => a.name === 'ecr-credential-provider')!.fetched, 'ecr-credential-provider resumed after the short body').to.equal('resumed');
   });
 
   it('a wrong checksum aborts that artifact: nothing of it reaches the mirror, the run fails clearly', async () => {
@@ -306,14 +306,14 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const { error, lines } = await stage();
     expect(gh.pendingFaults()).to.equal(0);
     expect(error?.message).to.match(/checksum mismatch for runc.*published sha256 [0-9a-f]{64}.*nothing of it was uploaded/s);
-    expect(error?.message).to.match(/^1 of 9 artifacts could not be staged/);
+    expect(error?.message).to.match(/^1 of 8 artifacts could not be staged/);
     expect(error?.message).to.not.include('\n');
     expect(error?.exitCode).to.equal(6);
     const keys = await mirrorKeys();
     expect(keys).to.not.include(p.key);
     expect(keys).to.not.include(p.checksumKey);
-    // The other eight arrived; no lock is written for an incomplete set.
-    expect(keys).to.have.length(16);
+    // The other seven arrived (with their checksum files); no lock is written for an incomplete set.
+    expect(keys).to.have.length(14);
     expect(existsSync(join(work, 'build.lock.json'))).to.equal(false);
     // Neither the cache nor the partial directory keeps the bad bytes.
     expect(readdirSync(join(work, 'cache', 'partial'))).to.deep.equal([]);
@@ -410,7 +410,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const upload = { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024, partConcurrency: 2 };
     const prefix = '1.28.14/2025-02-02/bin/linux/amd64';
     const body = randomBody(12 * 1024 * 1024);
-    for (const binary of ['kubelet', 'kubectl', 'aws-iam-authenticator', 'ecr-credential-provider']) {
+    for (const binary of ['kubelet', 'aws-iam-authenticator', 'ecr-credential-provider']) {
       const bytes = binary === 'kubelet' ? body : randomBody(1000);
       await direct.send(new PutObjectCommand({ Bucket: SOURCE, Key: `${prefix}/${binary}`, Body: bytes }));
       await direct.send(new PutObjectCommand({ Bucket: SOURCE, Key: `${prefix}/${binary}.sha256`, Body: `${sha256(bytes)}  ${binary}\n` }));
@@ -445,7 +445,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
       expect(sourceReads.length).to.be.greaterThan(8);
       expect(sourceReads.every((r) => r.authorization === undefined), 'source reads are unsigned').to.equal(true);
       expect(sourceReads.some((r) => r.path.startsWith('/amazon-ssm-us-west-2/latest/linux_amd64/amazon-ssm-agent.rpm'))).to.equal(true);
-      expect(mirrorWrites.length).to.equal(18);
+      expect(mirrorWrites.length).to.equal(16);
       expect(mirrorWrites.every((r) => /^AWS4-HMAC-SHA256 /.test(r.authorization ?? '')), 'mirror writes are signed').to.equal(true);
       expect(result!.lock.sourceAmi).to.include({ owner: RED_HAT_GOV, region: 'us-gov-west-1' });
       expect(result!.lock.mirror).to.deep.equal({ bucket: 'gov-mirror', region: 'us-gov-west-1' });
@@ -519,10 +519,10 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const ok = await runScript(words, env, work);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout.trim().split('\n').pop()).to.equal('lock=build.lock.json');
-    expect(ok.stderr).to.match(/^staging: [0-9]+\/9 done, .* moved at .*\/s \| .*(download|upload)/m);
+    expect(ok.stderr).to.match(/^staging: [0-9]+\/8 done, .* moved at .*\/s \| .*(download|upload)/m);
     expect(ok.stderr).to.match(/^artifact +size +sha256/m);
-    expect(ok.stderr).to.match(/9 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
-    expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(9);
+    expect(ok.stderr).to.match(/8 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
+    expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(8);
 
     gh.delayMs = proxy.delayMs = 0;
     rmSync(join(work, 'cache'), { recursive: true });
@@ -530,7 +530,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     gh.fault('runc.amd64', { kind: 'replace', body: randomBody(1000) });
     const bad = await runScript(words, { ...env, STAGE_LOCK_FILE: 'other.lock.json' }, work);
     expect(bad.code, bad.stderr).to.equal(6);
-    expect(bad.stderr).to.match(/^error: 1 of 9 artifacts could not be staged/m);
+    expect(bad.stderr).to.match(/^error: 1 of 8 artifacts could not be staged/m);
     expect(bad.stderr).to.match(/runc: checksum mismatch for runc/);
     expect(bad.stderr).to.not.match(/at .*\.ts:[0-9]+/); // no stack trace for a user-facing failure
     expect(existsSync(join(work, 'other.lock.json'))).to.equal(false);

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactsFor, s3Url } from '../../src/stage/artifacts.ts';
+import { artifactsFor, DEFAULT_BASE_URLS, originUrl, s3Url } from '../../src/stage/artifacts.ts';
 import { publishedSha256 } from '../../src/stage/checksum.ts';
 import { StageError, TransientError } from '../../src/stage/errors.ts';
 import { mapLimit } from '../../src/stage/limit.ts';
@@ -35,9 +35,8 @@ describe('stage: artifact list', () => {
     const specs = artifactsFor({ kubernetesVersion: '1.28.15', buildDate: '2024-11-22', binaryArch: 'arm64', cniPluginVersion: 'v1.6.2', containerdVersion: '1.7.27', runcVersion: '1.2.6', sourceBucket: { name: 'amazon-eks', region: 'us-west-2' }, ssmRegion: 'us-gov-west-1' });
     expect(specs.map((s) => s.key)).to.deep.equal([
       '1.28.15/2024-11-22/bin/linux/arm64/kubelet',
-      '1.28.15/2024-11-22/bin/linux/arm64/kubectl',
-      '1.28.15/2024-11-22/bin/linux/arm64/aws-iam-authenticator',
       '1.28.15/2024-11-22/bin/linux/arm64/ecr-credential-provider',
+      '1.28.15/2024-11-22/bin/linux/arm64/aws-iam-authenticator',
       'github/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-arm64-v1.6.2.tgz',
       'github/containerd/containerd/releases/download/v1.7.27/containerd-1.7.27-linux-arm64.tar.gz',
       'github/opencontainers/runc/releases/download/v1.2.6/runc.arm64',
@@ -45,7 +44,7 @@ describe('stage: artifact list', () => {
       'amazon-ssm-agent/latest/linux_arm64/amazon-ssm-agent.rpm',
     ]);
     expect(specs.map((s) => s.checksumKey.split('/').pop())).to.deep.equal([
-      'kubelet.sha256', 'kubectl.sha256', 'aws-iam-authenticator.sha256', 'ecr-credential-provider.sha256',
+      'kubelet.sha256', 'ecr-credential-provider.sha256', 'aws-iam-authenticator.sha256',
       'cni-plugins-linux-arm64-v1.6.2.tgz.sha256', 'containerd-1.7.27-linux-arm64.tar.gz.sha256sum', 'runc.sha256sum',
       'awscli-exe-linux-aarch64.zip.sig', 'amazon-ssm-agent.rpm.sig',
     ]);
@@ -53,7 +52,16 @@ describe('stage: artifact list', () => {
     const [cli, ssm] = specs.slice(-2);
     expect(cli.origin).to.deep.equal({ kind: 'awscli', asset: 'awscli-exe-linux-aarch64.zip' });
     expect(ssm.origin).to.deep.equal({ kind: 's3', bucket: 'amazon-ssm-us-gov-west-1', region: 'us-gov-west-1', key: 'latest/linux_arm64/amazon-ssm-agent.rpm' });
-    expect(specs.map((s) => s.verification.kind)).to.deep.equal([...Array(7).fill('sha256-file'), 'pgp-signature', 'pgp-signature']);
+    expect(specs.map((s) => s.verification.kind)).to.deep.equal([...Array(6).fill('sha256-file'), 'pgp-signature', 'pgp-signature']);
+    // Nodes get no kubectl (an operator's tool) and no kube-proxy binary (EKS runs kube-proxy as a DaemonSet image).
+    expect(specs.map((s) => s.name)).to.not.include.members(['kubectl']).and.not.include('kube-proxy');
+    // The URLs staging fetches from, as the provisioners build them for an upstream build.
+    expect(specs.map((s) => originUrl(s.checksumOrigin, DEFAULT_BASE_URLS))).to.include.members([
+      'https://s3.us-west-2.amazonaws.com/amazon-eks/1.28.15/2024-11-22/bin/linux/arm64/kubelet.sha256',
+      'https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.sha256sum',
+      'https://awscli.amazonaws.com/awscli-exe-linux-aarch64.zip.sig',
+      'https://s3.us-gov-west-1.amazonaws.com/amazon-ssm-us-gov-west-1/latest/linux_arm64/amazon-ssm-agent.rpm.sig',
+    ]);
   });
 
   it('stages the containerd asset the instance installs: the static 2.x build for RHEL 8, the usual build otherwise', () => {
@@ -68,8 +76,9 @@ describe('stage: artifact list', () => {
     expect(asset(8, '1.7.27').file).to.equal('containerd-1.7.27-linux-amd64.tar.gz');
     expect(asset(9, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
     expect(asset(10, '2.1.4').file).to.equal('containerd-2.1.4-linux-amd64.tar.gz');
-    // provisioners/containerd.sh asks for the same names: test/provisioners/fixtures.ts publishes only what
-    // containerdAsset() names, and runtime.test.ts installs from there on RHEL 8, 9 and 10.
+    // provisioners/containerd.sh fetches the same entry of the build's generated artifact manifest:
+    // test/provisioners/fixtures.ts publishes only what containerdAsset() names, and runtime.test.ts installs
+    // from there on RHEL 8, 9 and 10.
   });
 
   it('uses the S3 domain of the partition (data/partitions.json)', () => {
@@ -213,6 +222,18 @@ describe('stage: lock file', () => {
     });
     expect(pinned.sha256ByFile).to.deep.equal({ kubelet: A, 'runc.amd64': B });
     expect(pinned.pinnedSha256File).to.equal(`${A}  kubelet\n${B}  runc.amd64\n`);
+  });
+
+  it('replays a lock written when kubectl was still staged: its extra entry is read and pinned, never required', () => {
+    // Locks from before data/artifacts.json dropped kubectl list it; they must keep working. The extra line in
+    // pinned-sha256.txt is harmless: the provisioners look up only the files they download.
+    const old = lock();
+    old.artifacts.push({ ...old.artifacts[0], name: 'kubectl', file: 'kubectl', key: '1.28.15/2024-11-22/bin/linux/amd64/kubectl', checksumKey: '1.28.15/2024-11-22/bin/linux/amd64/kubectl.sha256', sha256: 'c'.repeat(64) });
+    const path = join(dir, 'old.lock.json');
+    writeLock(path, old);
+    const pinned = lockedInputs(readLock(path));
+    expect(pinned.sha256ByFile).to.deep.equal({ kubelet: A, 'runc.amd64': B, kubectl: 'c'.repeat(64) });
+    expect(pinned.pinnedSha256File).to.equal(`${A}  kubelet\n${B}  runc.amd64\n${'c'.repeat(64)}  kubectl\n`);
   });
 
   it('refuses a missing file, broken JSON and schema violations, naming each problem', () => {

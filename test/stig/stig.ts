@@ -2,7 +2,7 @@
 // Debian ships for RHEL 8/9 (Debian 12's ssg-nondebian, SSG 0.1.65) and RHEL 10 (Debian 13's ssg-nondebian,
 // SSG 0.1.76, installed by scripts/install-ssg-rhel10.sh), and running a step in a sandbox whose "booted
 // kernel" reports a chosen FIPS flag.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { REPO, WORK_DIR, type RunResult, type Sandbox } from '../support/sandbox.ts';
@@ -134,7 +134,7 @@ export function dataStream(major: Major): DataStreamFacts {
  * step sees this host's kernel (no flag, i.e. not in FIPS mode).
  */
 export function runStepBooted(sb: Sandbox, script: string, env: Record<string, string>, fipsEnabled?: 0 | 1): Promise<RunResult> {
-  cpSync(join(REPO, 'provisioners', script), sb.path(`${WORK_DIR}/${script}`));
+  sb.uploadStep(script, env);
   if (fipsEnabled === undefined) return sb.exec(['bash', `${WORK_DIR}/${script}`], env);
   const sys = sb.path('/.stubs/kernel/sys/crypto');
   if (!existsSync(sys)) mkdirSync(sys, { recursive: true });

@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireTool } from './tools.ts';
 import { imageFiles } from '../../src/render/image-files.ts';
+import { INSTANCE_MANIFEST_FILE, instanceManifest, manifestQueryOfEnvironment, resolveArtifacts } from '../../src/data/artifacts.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WORK_DIR = '/var/lib/eks-build';
@@ -203,8 +204,23 @@ export class Sandbox {
 
   /** Uploads provisioners/<script> into $WORK_DIR (as Packer does) and runs it with bash as root. */
   runStep(script: string, env: Record<string, string>): Promise<RunResult> {
-    cpSync(join(REPO, 'provisioners', script), this.path(`${WORK_DIR}/${script}`));
+    this.uploadStep(script, env);
     return this.exec(['bash', `${WORK_DIR}/${script}`], env);
+  }
+
+  /** What a build has in $WORK_DIR before a step runs: the script, and the generated artifact manifest. */
+  uploadStep(script: string, env: Record<string, string>): void {
+    cpSync(join(REPO, 'provisioners', script), this.path(`${WORK_DIR}/${script}`));
+    // The artifact manifest the render step writes, for the build this environment describes. An environment
+    // that lacks a variable it needs (a test of require_env) gets none: the step reports the variable first.
+    let manifest: string | undefined;
+    try {
+      manifest = instanceManifest(resolveArtifacts(manifestQueryOfEnvironment(env)));
+    } catch {
+      manifest = undefined;
+    }
+    // (Not once a step removed WORK_DIR's generated/: validate.sh does, as on a real build.)
+    if (manifest !== undefined && existsSync(this.path(`${WORK_DIR}/generated`))) writeFileSync(this.path(`${WORK_DIR}/generated/${INSTANCE_MANIFEST_FILE}`), manifest);
   }
 
   /** Stub calls recorded so far, optionally for one tool: each is [tool, ...argv]. */
