@@ -14,8 +14,7 @@ import { runPipeline } from '../../src/pipeline.ts';
 import { repoPath } from '../../src/paths.ts';
 import { onPath, processRunner, runSync, startDetached, type Runner } from '../../src/process/run.ts';
 import { writeRunResult, type RunRecord } from '../../src/report/run-result.ts';
-import { startEmulatedAws } from '../support/emulated-aws.ts';
-import type { Moto } from '../support/moto.ts';
+import { startEmulatedAws, useEmulator } from '../support/emulated-aws.ts';
 
 interface Call {
   command: string;
@@ -46,15 +45,8 @@ function recordingRunner(buildExit: number, calls: Call[], packerVersion?: strin
 
 describe('pipeline wiring', function () {
   this.timeout(120_000);
-  let moto: Moto;
-  const saved = { ...process.env };
-  before(async () => {
-    moto = await startEmulatedAws();
-    Object.assign(process.env, moto.env);
-  });
-  after(async () => {
-    process.env = saved;
-    await moto?.stop();
+  useEmulator(startEmulatedAws);
+  after(() => {
     rmSync(repoPath('build', 'wiring-test'), { recursive: true, force: true });
     rmSync(repoPath('build', 'wiring-test.invalid'), { recursive: true, force: true });
   });

@@ -12,22 +12,14 @@ import { repoPath } from '../../src/paths.ts';
 import { runPipeline } from '../../src/pipeline.ts';
 import { processRunner } from '../../src/process/run.ts';
 import { fakePacker } from '../support/fake-packer.ts';
-import { startEmulatedAws } from '../support/emulated-aws.ts';
-import type { Moto } from '../support/moto.ts';
+import { startEmulatedAws, useEmulator } from '../support/emulated-aws.ts';
 
 const FIXTURES = repoPath('test', 'fixtures', 'supply-chain');
 
 describe('pipeline: SBOM tag, provenance and release notes after a build', function () {
   this.timeout(120_000);
-  let moto: Moto;
-  const saved = { ...process.env };
-  before(async () => {
-    moto = await startEmulatedAws();
-    Object.assign(process.env, moto.env);
-  });
-  after(async () => {
-    process.env = saved;
-    await moto?.stop();
+  useEmulator(startEmulatedAws);
+  after(() => {
     rmSync(repoPath('build', 'supply-chain-wiring'), { recursive: true, force: true });
   });
 

@@ -3,28 +3,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { CreateTagsCommand, RegisterImageCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { repoPath } from '../../src/paths.ts';
-import { startMoto, type CatalogImage, type Moto } from '../support/moto.ts';
+import { useEmulator, type MotoHandle } from '../support/emulated-aws.ts';
+import { startMoto, type CatalogImage } from '../support/moto.ts';
 
-export interface MotoHandle {
-  moto?: Moto;
-}
+export type { MotoHandle };
 
 /** Start moto before the block's tests and point process.env at it; restore everything after. */
-export function useMoto(amis?: CatalogImage[]): MotoHandle {
-  const handle: MotoHandle = {};
-  let saved: NodeJS.ProcessEnv;
-  before(async function () {
-    this.timeout(60_000);
-    handle.moto = await startMoto(amis ? { amis } : {});
-    saved = { ...process.env };
-    Object.assign(process.env, handle.moto.env);
-  });
-  after(async () => {
-    if (saved) process.env = saved;
-    await handle.moto?.stop();
-  });
-  return handle;
-}
+export const useMoto = (amis?: CatalogImage[]): MotoHandle => useEmulator(() => startMoto(amis ? { amis } : {}));
 
 export const buildTags = (o: { version: string; rhel: string; arch: string; variant?: string; name: string }) => ({
   Name: o.name,
