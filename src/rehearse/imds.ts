@@ -14,6 +14,36 @@ export interface MetadataOptions {
   publicKey: string;
   /** The instance profile's role name; undefined: no role. */
   role?: string;
+  /** A joining node's identity (bootstrap.sh reads it); the build instance needs none. */
+  instance?: InstanceIdentity;
+}
+
+export interface InstanceIdentity {
+  instanceId: string;
+  instanceType: string;
+  region: string;
+  availabilityZone: string;
+  localIpv4: string;
+  localHostname: string;
+  mac: string;
+  /** amazonaws.com, amazonaws.com.cn, … (the partition's DNS suffix). */
+  domain: string;
+  vpcCidr: string;
+}
+
+/** meta-data paths → values for an instance identity. */
+function identityPaths(identity: InstanceIdentity): Map<string, string> {
+  return new Map([
+    ['instance-id', identity.instanceId],
+    ['instance-type', identity.instanceType],
+    ['placement/region', identity.region],
+    ['placement/availability-zone', identity.availabilityZone],
+    ['local-ipv4', identity.localIpv4],
+    ['local-hostname', identity.localHostname],
+    ['mac', identity.mac],
+    ['services/domain', identity.domain],
+    [`network/interfaces/macs/${identity.mac}/vpc-ipv4-cidr-blocks`, identity.vpcCidr],
+  ]);
 }
 
 export class MetadataStandIn {
@@ -24,7 +54,8 @@ export class MetadataStandIn {
   constructor(private readonly options: MetadataOptions) {}
 
   async start(): Promise<this> {
-    const { publicKey, role } = this.options;
+    const { publicKey, role, instance } = this.options;
+    const identity = instance ? identityPaths(instance) : new Map<string, string>();
     this.server = createServer((req, res) => {
       const path = req.url ?? '/';
       if (req.method === 'PUT' && path === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
@@ -35,7 +66,10 @@ export class MetadataStandIn {
         res.writeHead(401).end();
         return;
       }
-      if (path === '/latest/meta-data/public-keys/0/openssh-key') {
+      const metaData = path.startsWith('/latest/meta-data/') ? path.slice('/latest/meta-data/'.length) : undefined;
+      if (metaData !== undefined && identity.has(metaData)) {
+        res.end(identity.get(metaData));
+      } else if (path === '/latest/meta-data/public-keys/0/openssh-key') {
         res.end(publicKey);
       } else if (path === '/latest/meta-data/iam/security-credentials/' && role) {
         res.end(role);

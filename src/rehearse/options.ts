@@ -13,15 +13,22 @@ export const rehearsalOptions = {
     description:
       'Rehearse the air-gapped path: the real `make stage` code mirrors the stand-in upstream into binary_bucket_name in the emulator and writes a lock, and the build replays that lock (pull_cni_from_github=false).',
   }),
+  join: boolean({
+    group: 'Kubernetes',
+    default: false,
+    description:
+      'After the build, boot the image as a node in a qemu VM and join it to a local control plane (etcd, kube-apiserver and kube-controller-manager built from source): the node must turn Ready, run a pod and serve a ClusterIP Service through kube-proxy in IPVS mode (and nftables mode where the image lists it). Results in build/<ami>/rehearsal/join/.',
+  }),
 } satisfies Record<string, Declaration>;
 
 export interface RehearsalOptions {
   stage: boolean;
+  join: boolean;
 }
 
 /** Splits the rehearsal's own options off the words; the rest are the build's (variables and run options). */
 export function parseRehearsalOptions(words: string[]): { options: RehearsalOptions; buildWords: string[] } {
-  const options: RehearsalOptions = { stage: false };
+  const options: RehearsalOptions = { stage: false, join: false };
   const buildWords: string[] = [];
   const problems: UserError[] = [];
   for (const word of words) {
@@ -58,8 +65,9 @@ export function rehearsalProblems(options: RehearsalOptions, config: Configurati
       ),
     );
   }
-  if (!options.stage) return problems;
   const v = config.values;
+  if (options.join) problems.push(...joinProblems(config));
+  if (!options.stage) return problems;
   if (config.sourceOf.pull_cni_from_github !== 'default' && v.pull_cni_from_github) {
     problems.push(new ConfigError('pull_cni_from_github', true, 'false (or unset) with stage=true: a build replaying a lock reads everything from the mirror'));
   }
@@ -72,6 +80,19 @@ export function rehearsalProblems(options: RehearsalOptions, config: Configurati
         "Leave it unset for the rehearsal's own mirror.",
       ),
     );
+  }
+  return problems;
+}
+
+/** A join boots the image under qemu on this x86_64 machine, with binaries built from the minor's pinned source. */
+function joinProblems(config: Configuration): ConfigError[] {
+  const v = config.values;
+  const problems: ConfigError[] = [];
+  if (v.arch !== 'x86_64') {
+    problems.push(new ConfigError('arch', v.arch, 'x86_64 with join=true: the node boots under qemu on this x86_64 machine', 'Rehearse the arm64 build without join=true.'));
+  }
+  if (config.options.dry_run) {
+    problems.push(new ConfigError('dry_run', true, 'false with join=true: there is no image to join without a build'));
   }
   return problems;
 }

@@ -19,6 +19,9 @@ export const ROOT_PACKAGES = [
   // The real nft, as RHEL 9/10's nftables package provides it (the dnf stand-in installs no binaries): validate.sh
   // checks its version for kube-proxy's nftables mode.
   'nftables',
+  // What base-os.sh installs with dnf for kube-proxy (the dnf stand-in lays no binaries): Debian's builds of the
+  // same upstream tools, so a joined node's kube-proxy really programs IPVS, ipset and iptables.
+  'ipvsadm', 'ipset', 'iptables', 'conntrack',
 ];
 
 function must(command: string, args: string[]): string {
@@ -61,6 +64,10 @@ export interface TargetOptions {
   consoleLog: string;
   /** RHEL release the target claims in /etc/redhat-release (the seeded source image's). */
   rhelRelease?: string;
+  /** /etc/hosts lines: the rehearsal's registry answers for ECR's names (no DNS offline). */
+  hosts?: string[];
+  /** A CA the target trusts as an instance trusts the public CAs that sign ECR's certificates. */
+  trustedCa?: string;
 }
 
 export class Target {
@@ -102,7 +109,11 @@ export class Target {
     writeFileSync(join(ssh, 'authorized_keys'), authorizedKey, { mode: 0o600 });
     chroot('chown', '-R', `${sshUser}:${sshUser}`, `/home/${sshUser}/.ssh`);
     writeFileSync(join(root, 'etc/hostname'), `${HOSTNAME}\n`);
-    appendFileSync(join(root, 'etc/hosts'), `127.0.1.1 ${HOSTNAME}\n`);
+    appendFileSync(join(root, 'etc/hosts'), `127.0.1.1 ${HOSTNAME}\n${(this.options.hosts ?? []).map((line) => `${line}\n`).join('')}`);
+    if (this.options.trustedCa) {
+      writeFileSync(join(root, 'usr/local/share/ca-certificates/eks-rehearsal.crt'), this.options.trustedCa);
+      chroot('update-ca-certificates', '--fresh');
+    }
     // What a RHEL base has and Debian lacks: SELinux configured enforcing.
     mkdirSync(join(root, 'etc/selinux'), { recursive: true });
     writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=targeted\n');
