@@ -44,8 +44,7 @@ export interface EntryRecord {
   builtAt: string;
 }
 
-export const entryDir = (root: string, module: string, version: string, key: string): string =>
-  join(root, `${module.replaceAll('/', '+')}@v${version}`, key);
+export const entryDir = (root: string, module: string, version: string, key: string): string => join(root, `${module.replaceAll('/', '+')}@v${version}`, key);
 
 /** The entry's record when it is complete and every binary is there at its recorded size; otherwise undefined. */
 export function readEntry(dir: string): EntryRecord | undefined {

@@ -75,7 +75,15 @@ export async function ensureUpstream(component: ComponentName, version: string, 
         return [name, statSync(file).size];
       }),
     );
-    const record: EntryRecord = { module, version: bare, goVersion: go.version, goarch: arch, sizes, seconds: Math.round(seconds()), builtAt: new Date().toISOString() };
+    const record: EntryRecord = {
+      module,
+      version: bare,
+      goVersion: go.version,
+      goarch: arch,
+      sizes,
+      seconds: Math.round(seconds()),
+      builtAt: new Date().toISOString(),
+    };
     commitEntry(staged, dir, record);
     return { component, version: bare, module, dir, binaries: binariesIn(record), cached: false, seconds: seconds() };
   } finally {

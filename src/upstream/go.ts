@@ -54,7 +54,14 @@ export interface ModuleVersion extends Stamp {
 }
 
 /** Download a module version (verified against go.sum's checksum database) and read what the proxy says of it. */
-export async function downloadModule(runner: Runner, go: GoToolchain, module: string, version: string, cwd: string, env: NodeJS.ProcessEnv): Promise<ModuleVersion> {
+export async function downloadModule(
+  runner: Runner,
+  go: GoToolchain,
+  module: string,
+  version: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ModuleVersion> {
   const result = await runner.capture(go.path, ['mod', 'download', '-json', `${module}@v${version}`], { cwd, env: goEnv(env) });
   let info: { Dir?: string; Info?: string; Error?: string; Origin?: { Hash?: string } } = {};
   try {
@@ -110,7 +117,8 @@ export function throwawayGoMod(upstream: ModuleVersion, localVersion: string | u
     if (!local) {
       replaces.push(`${r.from}${r.fromVersion ? ` ${r.fromVersion}` : ''} => ${r.to}${r.toVersion ? ` ${r.toVersion}` : ''}`);
     } else if (required.has(r.from)) {
-      if (!localVersion) throw new Error(`${upstream.module}@v${upstream.version} replaces ${r.from} with ${r.to}: its recipe needs localReplaces (data/upstream-sources.json)`);
+      if (!localVersion)
+        throw new Error(`${upstream.module}@v${upstream.version} replaces ${r.from} with ${r.to}: its recipe needs localReplaces (data/upstream-sources.json)`);
       replaces.push(`${r.from} => ${r.from} ${localVersion}`);
     }
     // A local replacement of a module nobody requires (etcd's ./FORBIDDEN_DEPENDENCY guards) has nothing to replace.

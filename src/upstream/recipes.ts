@@ -1,6 +1,8 @@
 // The recipes of data/upstream-sources.json, typed, and which component@version a build configuration installs.
 // The versions come from the same places the build reads (build variables, the minor's upstream block), so the
 // binaries a rehearsal installs cannot drift from the ones a build names.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sourcesJson from '../../data/upstream-sources.json' with { type: 'json' };
 import { minorUpstream, minorsWithUpstream } from '../data/minors.ts';
 import type { UpstreamVersions } from '../data/catalog.ts';
@@ -47,8 +49,7 @@ export const goMajorSuffix = (version: string): string => {
 };
 
 /** The Go module a component's version is published as (containerd 2.x is github.com/containerd/containerd/v2). */
-export const moduleOf = (component: ComponentName, version: string): string =>
-  recipeOf(component).module.replaceAll('{goMajorSuffix}', goMajorSuffix(version));
+export const moduleOf = (component: ComponentName, version: string): string => recipeOf(component).module.replaceAll('{goMajorSuffix}', goMajorSuffix(version));
 
 /** What is known of a module version when its flags are filled in. */
 export interface Stamp {
@@ -58,6 +59,8 @@ export interface Stamp {
   commit?: string;
   /** The version's time from the proxy (RFC 3339, UTC). */
   time: string;
+  /** The extracted module, for {file:…} placeholders. */
+  dir?: string;
 }
 
 /** Fill a recipe string's placeholders; an unknown one is an error in the data file, not a silent literal. */
@@ -72,7 +75,8 @@ export function fill(template: string, s: Stamp): string {
     commit: s.commit ?? `v${s.version}`,
     buildDate: s.time.replace(/\.\d+Z$/, 'Z'),
   };
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+  return template.replace(/\{(\w+)(?::([^}]+))?\}/g, (whole, key: string, path: string | undefined) => {
+    if (key === 'file' && path && s.dir) return (readFileSync(join(s.dir, path), 'utf8').split('\n')[0] ?? '').trim();
     const value = values[key];
     if (value === undefined) throw new Error(`data/upstream-sources.json: unknown placeholder ${whole} in "${template}"`);
     return value;
@@ -103,7 +107,8 @@ export function upstreamForBuild(values: Record<string, unknown>, minor: string)
   return componentNames().map((component) => {
     const from = recipeOf(component).version;
     const raw = 'variable' in from ? values[from.variable] : versions[from.minor];
-    if (typeof raw !== 'string' || raw === '') throw new Error(`upstream: no version for ${component} (${JSON.stringify(from)}) in the configuration of ${minor}`);
+    if (typeof raw !== 'string' || raw === '')
+      throw new Error(`upstream: no version for ${component} (${JSON.stringify(from)}) in the configuration of ${minor}`);
     return { component, version: bareVersion(raw) };
   });
 }
