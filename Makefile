@@ -16,7 +16,7 @@ build: node_modules/.installed ## Build the newest supported minor found in the 
 	@$(TSX) scripts/build.ts $(_cli_args)
 
 # With another goal (`make rehearse 1.28`, `make stage 1.28`), the minor is that goal's argument, not a build.
-_minor_goals := rehearse stage versions
+_minor_goals := rehearse stage versions upstream
 ifeq ($(filter $(_minor_goals),$(MAKECMDGOALS)),)
 1.%: node_modules/.installed ## `make 1.28 [name=value …]`: build an AMI for that Kubernetes minor
 	@$(TSX) scripts/build.ts $@ $(_cli_args)
@@ -27,6 +27,9 @@ endif
 
 rehearse: node_modules/.installed ## `make rehearse 1.28 [stage=true] [name=value …]`: the whole build offline against an emulator (root); stage=true stages into a mirror and replays the lock
 	@$(TSX) scripts/rehearse.ts $(_goal_minor) $(_cli_args)
+
+upstream: node_modules/.installed ## `make upstream k8s=1.36 [name=value …]`: build the real binaries that configuration installs (and its rehearsal runs) from pinned Go source, cached
+	@$(TSX) scripts/upstream.ts $(_goal_minor) $(_cli_args)
 
 versions: node_modules/.installed ## Print the Kubernetes version and build date a build would use (k8s=1.28 [arch=arm64])
 	@$(TSX) scripts/versions.ts $(_goal_minor) $(_cli_args)

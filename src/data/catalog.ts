@@ -31,6 +31,17 @@ export interface MinorInfo {
   eks: EksLifecycle;
   /** Build variables this minor changes from the built-in defaults (the per-minor layer). */
   defaults: Record<string, unknown>;
+  /** Versions built from Go source for this minor (`make upstream`); absent where the module proxy lacks its source. */
+  upstream?: UpstreamVersions;
+}
+
+/** Component versions of a minor's `upstream` block, without the leading v. */
+export interface UpstreamVersions {
+  kubernetes: string;
+  cloudProviderAws: string;
+  criTools: string;
+  etcd: string;
+  awsIamAuthenticator: string;
 }
 
 export const kubernetesMinors = minorsJson.minors as Record<string, MinorInfo>;

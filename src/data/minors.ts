@@ -1,12 +1,18 @@
 // Supported Kubernetes minors, their per-minor defaults and their EKS lifecycle (data/kubernetes-minors.json).
 // Nothing here reads the clock: callers pass today's date.
-import { containerd1LastMinor, kubernetesMinors, type EksLifecycle } from './catalog.ts';
+import { containerd1LastMinor, kubernetesMinors, type EksLifecycle, type UpstreamVersions } from './catalog.ts';
 
 export const supportedMinors = (): string[] => Object.keys(kubernetesMinors).sort(compareVersions);
 
 export function minorDefaults(minor: string): Record<string, unknown> {
   return structuredClone(kubernetesMinors[minor]?.defaults ?? {});
 }
+
+/** The versions `make upstream` builds for a minor, or undefined where its source is not served (no upstream block). */
+export const minorUpstream = (minor: string): UpstreamVersions | undefined => structuredClone(kubernetesMinors[minor]?.upstream);
+
+/** Minors whose components can be built from source, oldest first. */
+export const minorsWithUpstream = (): string[] => supportedMinors().filter((m) => kubernetesMinors[m]?.upstream !== undefined);
 
 export const minorOf = (version: string): string => version.split('.').slice(0, 2).join('.');
 
