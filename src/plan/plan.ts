@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { sourceImages } from '../data/catalog.ts';
 import { defaultInstanceType } from '../data/instance-types.ts';
 import { imageKubeProxyModes } from '../data/kube-proxy.ts';
-import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
+import { eksRegistry, partitionOf, regionFacts, type RegionFacts } from '../data/partitions.ts';
 import { ResolutionError } from '../errors.ts';
 import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
 import type { SourceAmi } from '../resolve/source-ami.ts';
@@ -96,6 +96,13 @@ export interface PlanInput {
   gitCommit?: string;
 }
 
+/** The pause image a build pulls: pause_image, else the region's EKS ECR repository (FIPS endpoint for STIG where one exists). */
+export function pauseImageOf(v: Pick<BuildVariables, 'pause_image' | 'pause_image_tag' | 'variant'>, facts: RegionFacts): string {
+  // The STIG variant pulls through FIPS endpoints, only in regions that have them.
+  const fipsEndpoints = v.variant === 'stig' && facts.ecrFips;
+  return v.pause_image || `${eksRegistry(facts, fipsEndpoints)}/eks/pause:${v.pause_image_tag}`;
+}
+
 export function makePlan(input: PlanInput): Plan {
   const { config, kubernetes, sourceAmi, now } = input;
   const v: BuildVariables = { ...config.values, rhel_version: input.rhelVersion };
@@ -109,9 +116,7 @@ export function makePlan(input: PlanInput): Plan {
   v.source_ami_filter_name ||= defaultSourceAmiFilter(v.rhel_version, v.arch);
   v.ami_name ||= defaultAmiName(v, kubernetes.minor, now);
   v.ami_description ||= `EKS worker for Kubernetes ${kubernetes.version} on RHEL ${sourceAmi.rhelRelease ?? v.rhel_version} (${v.arch}, ${v.variant}, kube-proxy ${imageKubeProxyModes(v.rhel_version).join('/')} ready)`;
-  // The STIG variant pulls through FIPS endpoints, only in regions that have them.
-  const fipsEndpoints = v.variant === 'stig' && facts.ecrFips;
-  v.pause_image ||= `${eksRegistry(facts, fipsEndpoints)}/eks/pause:${v.pause_image_tag}`;
+  v.pause_image = pauseImageOf(v, facts);
   if (v.user_data_file) v.user_data_file = resolvePath(v.user_data_file);
   const buildDir = `${input.buildRoot}/${v.ami_name}`;
   const plan: Plan = {
@@ -134,7 +139,7 @@ export function makePlan(input: PlanInput): Plan {
     binary_bucket: { name: v.binary_bucket_name, region: v.binary_bucket_region, unsigned: input.unsignedBucket, kubelet_key: kubernetes.kubeletKey },
     pause_image: v.pause_image,
     kube_proxy_modes: imageKubeProxyModes(v.rhel_version),
-    fips_endpoints: fipsEndpoints,
+    fips_endpoints: v.variant === 'stig' && facts.ecrFips,
     variant: v.variant,
     dry_run: config.options.dry_run,
     packer: input.packer,

@@ -4,6 +4,7 @@ import { ConfigError, ConfigErrors, type UserError } from '../errors.ts';
 import { coerce } from '../variables/coerce.ts';
 import { boolean, type Declaration } from '../variables/declare.ts';
 import type { Configuration } from '../variables/configure.ts';
+import { minorsWithUpstream, minorUpstream, supportedMinors } from '../data/minors.ts';
 import { UPSTREAM_EKS_BUCKET } from './stage.ts';
 
 export const rehearsalOptions = {
@@ -66,7 +67,10 @@ export function rehearsalProblems(options: RehearsalOptions, config: Configurati
     );
   }
   const v = config.values;
-  if (options.join) problems.push(...joinProblems(config));
+  problems.push(...upstreamProblems(config));
+  if (options.join && config.options.dry_run) {
+    problems.push(new ConfigError('dry_run', true, 'false with join=true: there is no image to join without a build'));
+  }
   if (!options.stage) return problems;
   if (config.sourceOf.pull_cni_from_github !== 'default' && v.pull_cni_from_github) {
     problems.push(new ConfigError('pull_cni_from_github', true, 'false (or unset) with stage=true: a build replaying a lock reads everything from the mirror'));
@@ -84,15 +88,28 @@ export function rehearsalProblems(options: RehearsalOptions, config: Configurati
   return problems;
 }
 
-/** A join boots the image under qemu on this x86_64 machine, with binaries built from the minor's pinned source. */
-function joinProblems(config: Configuration): ConfigError[] {
-  const v = config.values;
+/**
+ * The rehearsal installs and runs the real upstream binaries, built here from the minor's pinned source: only
+ * minors whose source the Go module proxy serves, and only this machine's architecture (the provisioners run the
+ * binaries, e.g. `kubelet --version`, and a join boots them).
+ */
+function upstreamProblems(config: Configuration): ConfigError[] {
   const problems: ConfigError[] = [];
-  if (v.arch !== 'x86_64') {
-    problems.push(new ConfigError('arch', v.arch, 'x86_64 with join=true: the node boots under qemu on this x86_64 machine', 'Rehearse the arm64 build without join=true.'));
+  const minor = config.minor || supportedMinors().at(-1)!;
+  if (!minorUpstream(minor)) {
+    problems.push(
+      new ConfigError(
+        'k8s',
+        minor,
+        `a minor whose upstream source is pinned in data/kubernetes-minors.json: ${minorsWithUpstream().join(', ')}`,
+        'The rehearsal installs binaries built from source, and the Go module proxy does not serve older Kubernetes releases; make 1.xx builds real images of every supported minor.',
+      ),
+    );
   }
-  if (config.options.dry_run) {
-    problems.push(new ConfigError('dry_run', true, 'false with join=true: there is no image to join without a build'));
+  if (config.values.arch !== 'x86_64') {
+    problems.push(
+      new ConfigError('arch', config.values.arch, 'x86_64 in a rehearsal: it runs the real binaries on this x86_64 machine', 'make 1.xx arch=arm64 dry_run=true renders and validates an arm64 build.'),
+    );
   }
   return problems;
 }

@@ -16,10 +16,12 @@ import { configure } from '../variables/configure.ts';
 import { startMoto, type Moto } from './emulator.ts';
 import { createInstanceProfile, MetadataStandIn } from './imds.ts';
 import { parseRehearsalOptions, rehearsalProblems } from './options.ts';
-import { catalogFor, importKeyPair, seedArtifacts, seedPlan } from './seed.ts';
+import { catalogFor, importKeyPair, seedArtifacts, seedPlan, upstreamBuilds } from './seed.ts';
 import { createSigner, type Signer } from './signer.ts';
 import { stageIntoEmulator } from './stage.ts';
-import { requireRehearsalTools, Target } from './target.ts';
+import { requireRehearsalTools, Target, targetNetwork } from './target.ts';
+import { createClusterPki } from './join/pki.ts';
+import { registryHostNames, startRegistries, type RehearsalRegistries } from './registries.ts';
 
 export interface RehearsalResult {
   exitCode: number;
@@ -59,6 +61,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   let metadata: MetadataStandIn | undefined;
   let target: Target | undefined;
   let signer: Signer | undefined;
+  let registries: RehearsalRegistries | undefined;
   let pipeline: PipelineResult | undefined;
   let lockPath: string | undefined;
   let ranToTheEnd = false;
@@ -71,7 +74,21 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
 
     // The target claims the release of the source image the emulator serves (RHEL-9.5.0_… → 9.5).
     const rhelRelease = /^RHEL-(\d+\.\d+)/.exec(catalogFor(values)[0].name)?.[1] ?? `${values.rhel_version}.0`;
-    target = Target.create({ root: join(work, 'rootfs'), sshUser: values.ssh_username, authorizedKey: publicKey, consoleLog: join(work, 'console.log'), rhelRelease });
+    // One throw-away CA for the rehearsal: it signs the registry's certificate (the target trusts it as an instance
+    // trusts the CAs behind ECR) and, with join=true, the control plane's.
+    const network = targetNetwork();
+    const hostNames = registryHostNames(values);
+    const pki = await createClusterPki(join(work, 'pki'), { registryHosts: hostNames, apiserverAddresses: [network.hostAddress] });
+    target = Target.create({
+      root: join(work, 'rootfs'),
+      sshUser: values.ssh_username,
+      authorizedKey: publicKey,
+      consoleLog: join(work, 'console.log'),
+      rhelRelease,
+      // No DNS offline: ECR's and the public registries' names lead to the rehearsal's registry.
+      hosts: hostNames.map((name) => `${network.hostAddress} ${name}`),
+      trustedCa: readFileSync(pki.ca.certFile, 'utf8'),
+    });
     log(`Prepared the target (Debian with systemd and sshd) in ${work.replace(`${repoPath()}/`, '')}, network namespace ${target.netns}`);
     check();
 
@@ -87,17 +104,23 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     const lib = join(work, 'lib');
     cpSync(repoPath('provisioners', 'lib'), lib, { recursive: true });
     for (const key of ['aws-cli-v2.asc', 'amazon-ssm-agent.asc']) writeFileSync(join(lib, 'keys', key), signer.publicKey);
+    log(`Upstream binaries for Kubernetes ${seed.versions.kubernetesVersion}, built from their pinned source (src/upstream/; cold: minutes, warm: seconds):`);
+    const builds = await upstreamBuilds(values, seed, log);
+    check();
     let build = { words: buildWords, values };
     if (options.stage) {
-      const staged = await stageIntoEmulator({ words: buildWords, config, seed, work, signer, keysDir: join(lib, 'keys'), connection, runner, log });
-      log(`Seeded the emulator's upstream (s3://amazon-eks, GitHub and AWS CLI stand-ins) with ${(staged.seededBytes / 1024).toFixed(0)} KiB for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate}), staged it into the mirror with make stage's code; the build replays its lock (kept with the results)`);
+      const staged = await stageIntoEmulator({ words: buildWords, config, seed, builds, work, signer, keysDir: join(lib, 'keys'), connection, runner, log });
+      log(`Seeded the emulator's upstream (s3://amazon-eks and the GitHub mirror with the upstream builds, the signed AWS CLI stand-in) with ${(staged.seededBytes / 1024 / 1024).toFixed(0)} MiB for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate}), staged it into the mirror with make stage's code; the build replays its lock (kept with the results)`);
       lockPath = staged.lockPath;
       // The build's configuration now comes from the lock (mirror, versions, source AMI, pull_cni_from_github=false).
       build = { words: staged.buildWords, values: (await configure(staged.buildWords, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE })).values };
     } else {
-      const bytes = await seedArtifacts((region) => s3Client(region, { connection }), values, seed, join(work, 'artifacts'), signer);
-      log(`Seeded the emulator: ${(bytes / 1024).toFixed(0)} KiB of stand-in artifacts for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
+      const bytes = await seedArtifacts((region) => s3Client(region, { connection }), values, seed, builds, join(work, 'artifacts'), signer);
+      log(`Seeded the emulator: ${(bytes / 1024 / 1024).toFixed(0)} MiB of upstream release files and signed installer stand-ins for Kubernetes ${seed.versions.kubernetesVersion} (${seed.versions.buildDate})`);
     }
+    check();
+    registries = await startRegistries({ values, host: target.hostAddress, pki, builds, kubernetesVersion: seed.versions.kubernetesVersion, role: values.iam_instance_profile || 'no-instance-role' });
+    log(`Serving ${registries.hostNames.join(', ')} at ${target.hostAddress}:443 (the pause image compiled from Kubernetes ${seed.versions.kubernetesVersion}'s source; ${registries.pauseImage} refuses anonymous pulls)`);
     check();
     await importKeyPair(ec2Client(values.aws_region, connection), KEY_PAIR, publicKey);
     // The instance's metadata: its launch key, and a role only when the build names an instance profile.
@@ -132,6 +155,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     await target?.stop();
     target?.destroy();
     await metadata?.stop();
+    await registries?.registry.stop();
     if (moto) {
       const left = await terminateInstances(config.values.aws_region, moto.connection).catch(() => 0);
       if (left) log(`Terminated ${left} emulator instance(s) Packer left running`);

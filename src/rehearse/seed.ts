@@ -1,7 +1,8 @@
 // What the emulator must hold for a rehearsal of a given configuration: the source image, the binary bucket
-// with stand-in artifacts (and an older build and a windows-only folder, so discovery really chooses), the
-// regional SSM agent bucket (or, for a mirror build, the SSM agent in the binary bucket), and the key pair
-// Packer logs in with.
+// with the real upstream binaries built from their pinned source (src/upstream/) in the bucket's and the GitHub
+// releases' layout with their checksum files (and an older build and a windows-only folder, so discovery really
+// chooses), the regional SSM agent bucket (or, for a mirror build, the SSM agent in the binary bucket), and the
+// key pair Packer logs in with. Only the AWS-signed installers (AWS CLI, SSM agent) are stand-ins.
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ImportKeyPairCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,9 @@ import { SSM_MIRROR_PREFIX } from '../stage/artifacts.ts';
 import type { BuildVariables } from '../variables/declarations.ts';
 import type { CatalogImage } from './emulator.ts';
 import type { Signer } from './signer.ts';
-import { awsCliInstaller, eksBinaries, githubReleases, keysBelow, ssmAgent, type StandInVersions } from './stand-ins.ts';
+import { awsCliInstaller, keysBelow, ssmAgent, type StandInVersions } from './stand-ins.ts';
+import { minorUpstream } from '../data/minors.ts';
+import { ensureUpstream, layOutRelease, upstreamForBuild, type BuiltComponents } from '../upstream/index.ts';
 
 export interface SeedPlan {
   minor: string;
@@ -27,7 +30,8 @@ const today = () => new Date().toISOString().slice(0, 10);
 
 export function seedPlan(values: BuildVariables, minor: string): SeedPlan {
   const chosenMinor = minor || supportedMinors().at(-1)!;
-  const version = values.kubernetes_version || `${chosenMinor}.2`;
+  // The version whose source the minor pins (upstreamForBuild refuses a minor without one before anything starts).
+  const version = values.kubernetes_version || minorUpstream(chosenMinor)?.kubernetes || `${chosenMinor}.0`;
   const arch = values.arch as 'x86_64' | 'arm64';
   return {
     minor: chosenMinor,
@@ -41,8 +45,14 @@ export function seedPlan(values: BuildVariables, minor: string): SeedPlan {
       awsCliArch: arch === 'x86_64' ? 'x86_64' : 'aarch64',
       rhelVersion: values.rhel_version,
     },
-    decoys: { olderVersion: `${chosenMinor}.1`, windowsOnlyDate: '2099-12-31' },
+    decoys: { olderVersion: olderPatch(version), windowsOnlyDate: '2099-12-31' },
   };
+}
+
+/** The patch release before this one (x.y.0 has none inside its minor: an x.y.0-rc.0 folder stands in). */
+function olderPatch(version: string): string {
+  const [major, minor, patch] = version.split('.').map(Number);
+  return patch > 0 ? `${major}.${minor}.${patch - 1}` : `${major}.${minor}.0-rc.0`;
 }
 
 /** A source image the configured owner and filter will find (the filter's wildcards filled in). */
@@ -72,18 +82,35 @@ export async function uploadTree(s3: S3Client, bucket: string, dir: string): Pro
   return bytes;
 }
 
-/** Lays out and uploads every stand-in; returns the bytes staged. */
-export async function seedArtifacts(s3For: (region: string) => S3Client, values: BuildVariables, seed: SeedPlan, workDir: string, signer: Signer): Promise<number> {
+/**
+ * The upstream components this configuration installs and the rehearsal runs, from the cache or built from
+ * their pinned source (minutes when cold, a second when warm), one progress line each.
+ */
+export async function upstreamBuilds(values: BuildVariables, seed: SeedPlan, log: (line: string) => void): Promise<BuiltComponents> {
+  const builds: BuiltComponents = {};
+  for (const wanted of upstreamForBuild(values, seed.minor)) {
+    const version = wanted.component === 'kubernetes' ? seed.versions.kubernetesVersion : wanted.version;
+    const build = await ensureUpstream(wanted.component, version, { log });
+    log(`  ${wanted.component} ${build.version}: ${build.cached ? 'cached' : `built in ${build.seconds.toFixed(0)} s`}`);
+    builds[wanted.component] = build;
+  }
+  return builds;
+}
+
+/** Lays out and uploads the upstream release files and the signed installers; returns the bytes staged. */
+export async function seedArtifacts(s3For: (region: string) => S3Client, values: BuildVariables, seed: SeedPlan, builds: BuiltComponents, workDir: string, signer: Signer): Promise<number> {
   const bucketDir = join(workDir, 'bucket');
   const ssmDir = join(workDir, 'ssm');
   mkdirSync(bucketDir, { recursive: true });
-  eksBinaries(bucketDir, seed.versions);
-  eksBinaries(bucketDir, { ...seed.versions, kubernetesVersion: seed.decoys.olderVersion });
+  layOutRelease(bucketDir, join(workDir, 'scratch'), { kubernetesVersion: seed.versions.kubernetesVersion, buildDate: seed.versions.buildDate, binaryArch: seed.versions.binaryArch }, builds);
+  // An older build discovery must pass over: a folder marker, never installed.
+  const older = join(bucketDir, seed.decoys.olderVersion, seed.versions.buildDate, 'bin', 'linux', seed.versions.binaryArch);
+  mkdirSync(older, { recursive: true });
+  writeFileSync(join(older, 'kubelet'), 'an older build the rehearsal\'s discovery must pass over\n');
   const windowsOnly = join(bucketDir, seed.versions.kubernetesVersion, seed.decoys.windowsOnlyDate, 'bin', 'windows', 'amd64');
   mkdirSync(windowsOnly, { recursive: true });
   // A real windows-only date holds kubelet.exe and friends; one file makes the folder exist.
   writeFileSync(join(windowsOnly, 'kubelet.exe'), 'windows stand-in\n');
-  githubReleases(bucketDir, join(workDir, 'scratch'), seed.versions);
   awsCliInstaller(bucketDir, join(workDir, 'scratch'), seed.versions, signer);
   // Each bucket is created through a client of its own region (S3 checks the location constraint).
   const binaries = s3For(values.binary_bucket_region);

@@ -9,6 +9,7 @@ import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
 import type { Runner } from '../process/run.ts';
 import { runStage } from '../stage/run.ts';
 import type { Configuration } from '../variables/configure.ts';
+import type { BuiltComponents } from '../upstream/index.ts';
 import { createBucket, seedArtifacts, type SeedPlan } from './seed.ts';
 import type { Signer } from './signer.ts';
 
@@ -29,6 +30,8 @@ export interface StageInput {
   words: string[];
   config: Configuration;
   seed: SeedPlan;
+  /** The upstream binaries the emulator's upstream holds (src/upstream/). */
+  builds: BuiltComponents;
   work: string;
   signer: Signer;
   /** The rehearsal's copy of provisioners/lib/keys, which trusts its signer: staging checks signatures there. */
@@ -47,6 +50,7 @@ export async function stageIntoEmulator(input: StageInput): Promise<StagedRehear
     (region) => s3Client(region, { connection }),
     upstreamValues,
     input.seed,
+    input.builds,
     join(input.work, 'artifacts'),
     input.signer,
   );

@@ -70,6 +70,15 @@ export interface TargetOptions {
   trustedCa?: string;
 }
 
+/**
+ * The target's network, known before it exists: this machine's end of the veth pair (where the emulator, the
+ * registry and the control plane listen) and the target's end, from the rehearsal's process id.
+ */
+export function targetNetwork(pid = process.pid): { netns: string; hostLink: string; hostAddress: string; address: string } {
+  const n = pid % 250;
+  return { netns: `eks-rehearsal-${pid}`, hostLink: `rh${pid % 100000}h`, hostAddress: `10.213.${n}.1`, address: `10.213.${n}.2` };
+}
+
 export class Target {
   readonly netns: string;
   readonly hostAddress: string;
@@ -81,11 +90,7 @@ export class Target {
   boots = 0;
 
   private constructor(readonly options: TargetOptions) {
-    const n = process.pid % 250;
-    this.netns = `eks-rehearsal-${process.pid}`;
-    this.hostLink = `rh${process.pid % 100000}h`;
-    this.hostAddress = `10.213.${n}.1`;
-    this.address = `10.213.${n}.2`;
+    ({ netns: this.netns, hostLink: this.hostLink, hostAddress: this.hostAddress, address: this.address } = targetNetwork());
   }
 
   static create(options: TargetOptions): Target {
