@@ -43,7 +43,7 @@ export function requireRehearsalTools(variant = 'standard'): void {
 }
 
 /** A cached tarball of the base root (about 20 s to build once with mmdebstrap). */
-function baseRootTarball(): string {
+export function baseRootTarball(): string {
   const key = createHash('sha256').update(JSON.stringify({ SUITE, ROOT_PACKAGES })).digest('hex').slice(0, 16);
   const cache = repoPath('.cache', 'rehearsal-root');
   const tarball = join(cache, `${SUITE}-${key}.tar`);
