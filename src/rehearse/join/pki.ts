@@ -37,6 +37,8 @@ export interface ClusterPki {
   controllerManager: KeyPair;
   /** The ECR stand-in's serving certificate, for `registryHosts`. */
   registry: KeyPair;
+  /** The token webhook's serving certificate (127.0.0.1, localhost: only kube-apiserver on this machine calls it). */
+  tokenWebhook: KeyPair;
 }
 
 export interface ClusterPkiOptions {
@@ -189,9 +191,10 @@ export async function createClusterPki(dir: string, options: ClusterPkiOptions):
     dns: options.registryHosts,
     ips: ['127.0.0.1', '10.0.2.2'],
   });
+  const tokenWebhook = await leaf({ name: 'token-webhook', subject: '/CN=rehearsal-token-webhook', usage: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
   const serviceAccount = { privateKeyFile: join(dir, 'sa.key'), publicKeyFile: join(dir, 'sa.pub') };
   await openssl(runner, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', serviceAccount.privateKeyFile]);
   chmodSync(serviceAccount.privateKeyFile, 0o600);
   await openssl(runner, ['pkey', '-in', serviceAccount.privateKeyFile, '-pubout', '-out', serviceAccount.publicKeyFile]);
-  return { ca, apiserver, apiserverNames, apiserverKubeletClient, serviceAccount, admin, kubeProxy, controllerManager, registry };
+  return { ca, apiserver, apiserverNames, apiserverKubeletClient, serviceAccount, admin, kubeProxy, controllerManager, registry, tokenWebhook };
 }
