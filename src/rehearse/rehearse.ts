@@ -22,6 +22,9 @@ import { stageIntoEmulator } from './stage.ts';
 import { requireRehearsalTools, Target, targetNetwork } from './target.ts';
 import { createClusterPki } from './join/pki.ts';
 import { registryHostNames, startRegistries, type RehearsalRegistries } from './registries.ts';
+import { rehearseJoin } from './join/rehearse-join.ts';
+import { joinSummary, type JoinResult } from './join/report.ts';
+import { nodeVms } from './join/vm.ts';
 
 export interface RehearsalResult {
   exitCode: number;
@@ -30,7 +33,12 @@ export interface RehearsalResult {
   amis: { region: string; id: string }[];
   /** With stage=true: the lock the build replayed, kept next to the results. */
   lockFile?: string;
+  /** With join=true: the node's verdict. */
+  join?: JoinResult;
 }
+
+/** A build whose image did not join (join=true). */
+export const JOIN_FAILED_EXIT = 8;
 
 const KEY_PAIR = 'eks-ami-rehearsal';
 /** Where upstream downloads go in a mirror build (pull_cni_from_github=false): nowhere. */
@@ -65,6 +73,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   let pipeline: PipelineResult | undefined;
   let lockPath: string | undefined;
   let ranToTheEnd = false;
+  let joinResult: JoinResult | undefined;
   const amis: { region: string; id: string }[] = [];
   try {
     const values = config.values;
@@ -148,10 +157,31 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       },
     });
     if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions], connection)));
+    check();
+    if (options.join && pipeline.exitCode === 0 && amis[0]) {
+      // The build instance is done; its network stays: the node reaches the registry and the emulator through it.
+      await target.stop();
+      log(`Joining the image as a node (qemu, real kernel): outputs in ${pipeline.dir}/rehearsal/join/`);
+      joinResult = await rehearseJoin({
+        rootfs: join(work, 'rootfs'),
+        outDir: join(work, 'join'),
+        work: join(work, 'join-work'),
+        plan: pipeline.plan,
+        amiId: amis[0].id,
+        pki,
+        builds,
+        podImage: registries.podImage,
+        connection,
+        awsEndpoint: moto.endpoint,
+        log,
+      });
+      log(joinSummary(joinResult));
+    }
     ranToTheEnd = true;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await nodeVms.killAll();
     await target?.stop();
     target?.destroy();
     await metadata?.stop();
@@ -170,7 +200,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   rmSync(work, { recursive: true, force: true });
   if (rehearsalDir) log(`Rehearsal results: ${rehearsalDir.replace(`${repoPath()}/`, '')}/{rootfs,stub-calls.log,console.log${lockPath ? `,${LOCK_KEPT}` : ''}}`);
   for (const ami of amis) log(`Emulator AMI ${ami.region}: ${ami.id}`);
-  return { exitCode: pipeline?.exitCode ?? 1, pipeline, rehearsalDir, amis, lockFile: rehearsalDir && lockPath ? join(rehearsalDir, LOCK_KEPT) : undefined };
+  const buildExit = pipeline?.exitCode ?? 1;
+  const exitCode = buildExit === 0 && joinResult && !joinResult.ok ? JOIN_FAILED_EXIT : buildExit;
+  return { exitCode, pipeline, rehearsalDir, amis, lockFile: rehearsalDir && lockPath ? join(rehearsalDir, LOCK_KEPT) : undefined, join: joinResult };
 }
 
 /** The staged lock's name among the results (the plan names its path while the rehearsal ran, and its SHA-256). */
@@ -186,6 +218,7 @@ function keepResults(work: string, buildDir: string, lockPath?: string): string 
   cpSync(join(dir, 'rootfs', '.stubs', 'calls.log'), join(dir, 'stub-calls.log'));
   if (existsSync(join(work, 'console.log'))) cpSync(join(work, 'console.log'), join(dir, 'console.log'));
   if (lockPath && existsSync(lockPath)) cpSync(lockPath, join(dir, LOCK_KEPT));
+  if (existsSync(join(work, 'join'))) renameSync(join(work, 'join'), join(dir, 'join'));
   return dir;
 }
 

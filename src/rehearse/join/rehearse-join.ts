@@ -1,0 +1,179 @@
+// The join phase of a rehearsal: starts what a node meets on AWS (its instance in the emulator, instance metadata,
+// the IAM authenticator, a control plane built from the minor's pinned source), boots the image's disk as the
+// node and runs joinNode (join.ts). Stops everything it started, whatever happens.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ec2Client, type AwsConnection } from '../../aws/clients.ts';
+import { regionFacts } from '../../data/partitions.ts';
+import { repoPath } from '../../paths.ts';
+import type { Plan } from '../../plan/plan.ts';
+import { runSync } from '../../process/run.ts';
+import type { BuiltComponents } from '../../upstream/index.ts';
+import { MetadataStandIn } from '../imds.ts';
+import { startControlPlane, type ControlPlane } from './control-plane.ts';
+import { joinNode, type KubeApi } from './join.ts';
+import { nodeModuleReport } from './modules-report.ts';
+import { hostNodeKernel, nodeNetworkFiles, prepareNodeDisk, type ExtraFile } from './node-disk.ts';
+import { launchNodeInstance } from './node-identity.ts';
+import type { ClusterPki } from './pki.ts';
+import { writeJoinOutput, type JoinResult } from './report.ts';
+import { TokenWebhook } from './token-webhook.ts';
+import { bootNode, type NodeVm } from './vm.ts';
+
+/** The node's address for the host under qemu's user network (the host's 127.0.0.1). */
+const HOST_FROM_GUEST = '10.0.2.2';
+/** The pod network of the bridge CNI configuration standing in for the VPC CNI. */
+export const POD_CIDR = '10.85.0.0/16';
+/** The node role's name in the IMDS stand-in (its access key is what the authenticator maps to the node). */
+const NODE_ROLE = 'eks-rehearsal-node-role';
+const NODE_ACCESS_KEY = 'ASIAREHEARSALSTANDIN';
+
+export interface RehearseJoinInput {
+  /** The image's root filesystem (read only). */
+  rootfs: string;
+  /** Where the join's outputs go. */
+  outDir: string;
+  work: string;
+  plan: Plan;
+  amiId: string;
+  pki: ClusterPki;
+  builds: BuiltComponents;
+  podImage: string;
+  connection: AwsConnection;
+  /** The emulator's endpoint as the node reaches it. */
+  awsEndpoint: string;
+  log: (line: string) => void;
+  /** Failure cases: files laid over the image, and the CA bootstrap.sh is given instead of the cluster's. */
+  tamper?: { extraFiles?: ExtraFile[]; caB64?: string };
+}
+
+function binary(builds: BuiltComponents, component: string, name: string): string {
+  const path = builds[component]?.binaries[name];
+  if (!path) throw new Error(`the join needs ${name} from the ${component} build (make upstream)`);
+  return path;
+}
+
+/** uid and gid of a user in the image's /etc/passwd. */
+function ids(rootfs: string, user: string): { uid: number; gid: number } {
+  const line = readFileSync(join(rootfs, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`the image has no user ${user} to log in as`);
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function kubeProxyFiles(plan: Plan, endpoint: string, pki: ClusterPki, builds: BuiltComponents, nodeName: string): ExtraFile[] {
+  const b64 = (file: string) => readFileSync(file).toString('base64');
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'cluster', cluster: { server: endpoint, 'certificate-authority-data': b64(pki.ca.certFile) } }],
+    users: [{ name: 'kube-proxy', user: { 'client-certificate-data': b64(pki.kubeProxy.certFile), 'client-key-data': b64(pki.kubeProxy.keyFile) } }],
+    contexts: [{ name: 'kube-proxy', context: { cluster: 'cluster', user: 'kube-proxy' } }],
+    'current-context': 'kube-proxy',
+  };
+  const template = readFileSync(repoPath('rehearsal', 'join', 'kube-proxy.yaml'), 'utf8');
+  const config = (mode: string) => template.replaceAll('@NODE_NAME@', nodeName).replaceAll('@POD_CIDR@', POD_CIDR).replaceAll('@MODE@', mode);
+  return [
+    { path: '/var/lib/rehearsal/kube-proxy', content: readFileSync(binary(builds, 'kubernetes', 'kube-proxy')), mode: 0o755 },
+    { path: '/var/lib/rehearsal/kube-proxy.kubeconfig', content: JSON.stringify(kubeconfig), mode: 0o600 },
+    ...plan.kube_proxy_modes.map((mode) => ({ path: `/var/lib/rehearsal/kube-proxy-${mode}.yaml`, content: config(mode) })),
+  ];
+}
+
+function instanceNetworkFiles(imdsPort: number): ExtraFile[] {
+  const fill = (file: string) => readFileSync(repoPath('rehearsal', 'join', file), 'utf8').replaceAll('@IMDS_ADDRESS@', HOST_FROM_GUEST).replaceAll('@IMDS_PORT@', String(imdsPort));
+  return [
+    { path: '/usr/local/libexec/rehearsal-instance-network', content: fill('rehearsal-instance-network.sh'), mode: 0o755 },
+    { path: '/etc/systemd/system/rehearsal-instance-network.service', content: fill('rehearsal-instance-network.service') },
+    { path: '/etc/systemd/system/sysinit.target.wants/rehearsal-instance-network.service', symlink: '/etc/systemd/system/rehearsal-instance-network.service' },
+  ];
+}
+
+export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult> {
+  const { plan, log } = input;
+  const region = plan.aws_region;
+  const facts = regionFacts(region);
+  if (!facts) throw new Error(`unknown region ${region}`);
+  let metadata: MetadataStandIn | undefined;
+  let webhook: TokenWebhook | undefined;
+  let controlPlane: ControlPlane | undefined;
+  let vm: NodeVm | undefined;
+  try {
+    const key = join(input.work, 'node_ed25519');
+    runSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal-join', '-f', key]);
+    const node = await launchNodeInstance(ec2Client(region, input.connection), { amiId: input.amiId, region, dnsSuffix: facts.dnsSuffix });
+    log(`Launched ${node.identity.instanceId} of ${input.amiId} in the emulator: the node will register as ${node.nodeName}`);
+    metadata = await new MetadataStandIn({ host: '127.0.0.1', publicKey: '', role: NODE_ROLE, instance: node.identity }).start();
+    webhook = await new TokenWebhook({ host: '127.0.0.1', tls: input.pki.tokenWebhook, nodes: { [NODE_ACCESS_KEY]: node.nodeName }, log }).start();
+    const webhookKubeconfig = join(input.work, 'token-webhook.kubeconfig');
+    webhook.writeKubeconfig(webhookKubeconfig, input.pki.ca.certFile);
+    const clusterName = 'rehearsal';
+    controlPlane = await startControlPlane({
+      workDir: join(input.work, 'control-plane'),
+      binaries: {
+        etcd: binary(input.builds, 'etcd', 'etcd'),
+        kubeApiserver: binary(input.builds, 'kubernetes', 'kube-apiserver'),
+        kubeControllerManager: binary(input.builds, 'kubernetes', 'kube-controller-manager'),
+      },
+      pki: input.pki,
+      tokenWebhookKubeconfig: webhookKubeconfig,
+      clusterName,
+      advertiseAddress: HOST_FROM_GUEST,
+      log,
+    });
+    log(`Control plane ready in ${controlPlane.secondsToReady.toFixed(0)} s at ${controlPlane.localEndpoint} (the node dials ${controlPlane.endpoint})`);
+
+    const user = plan.variables.ssh_username;
+    const { uid, gid } = ids(input.rootfs, user);
+    const imdsPort = Number(new URL(metadata.endpoint).port);
+    const disk = await prepareNodeDisk({
+      rootfs: input.rootfs,
+      out: join(input.work, 'node.img'),
+      kernel: hostNodeKernel(),
+      extraFiles: [
+        ...nodeNetworkFiles(),
+        ...instanceNetworkFiles(imdsPort),
+        { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
+        ...kubeProxyFiles(plan, controlPlane.endpoint, input.pki, input.builds, node.nodeName),
+        ...(input.tamper?.extraFiles ?? []),
+      ],
+    });
+    log(`Node disk: ${disk.usedMiB} MiB used of ${disk.sizeMiB} MiB, made in ${(disk.durationMs / 1000).toFixed(1)} s`);
+    const kernel = hostNodeKernel();
+    vm = await bootNode({ disk: disk.path, kernel, consoleLog: join(input.outDir, 'console.log'), sshKey: key, sshUser: user });
+    await vm.waitForSsh(new Promise((resolve) => setTimeout(resolve, 240_000).unref()));
+    const modules = await nodeModuleReport(vm);
+    writeJoinOutput(input.outDir, 'modules.json', modules);
+    log(`Node booted (kernel ${kernel.release}); systemd-modules-load loaded ${modules.loaded.length} of the image's listed modules${modules.missing.length ? `, not: ${modules.missing.join(', ')}` : ''}`);
+
+    const cp = controlPlane;
+    const api: KubeApi = {
+      get: async (path) => answer(await cp.api('GET', path), `GET ${path}`),
+      post: async (path, body) => answer(await cp.api('POST', path, body), `POST ${path}`),
+    };
+    return await joinNode({
+      vm,
+      api,
+      node,
+      clusterName,
+      apiserverEndpoint: controlPlane.endpoint,
+      caB64: input.tamper?.caB64 ?? controlPlane.caB64,
+      awsEndpoint: input.awsEndpoint,
+      podCidr: POD_CIDR,
+      podImage: input.podImage,
+      modes: plan.kube_proxy_modes.filter((m): m is 'ipvs' | 'nftables' => m === 'ipvs' || m === 'nftables'),
+      outDir: input.outDir,
+      log,
+    });
+  } finally {
+    await vm?.poweroff({ timeoutMs: 60_000 }).catch(() => vm?.kill());
+    await controlPlane?.stop();
+    await webhook?.stop();
+    await metadata?.stop();
+  }
+}
+
+function answer<T>(reply: { status: number; body: unknown; text: string }, what: string): T {
+  if (reply.status < 200 || reply.status > 299) throw new Error(`${what}: HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
+  return reply.body as T;
+}
