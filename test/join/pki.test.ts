@@ -66,7 +66,9 @@ describe('join PKI (openssl)', function () {
   });
 
   it('private keys are 0600 and the service-account key pair matches', () => {
-    const keys = [pki.ca, pki.apiserver, pki.apiserverKubeletClient, pki.admin, pki.kubeProxy, pki.controllerManager, pki.registry, pki.tokenWebhook].map((p) => p.keyFile);
+    const keys = [pki.ca, pki.apiserver, pki.apiserverKubeletClient, pki.admin, pki.kubeProxy, pki.controllerManager, pki.registry, pki.tokenWebhook].map(
+      (p) => p.keyFile,
+    );
     for (const key of [...keys, pki.serviceAccount.privateKeyFile]) expect(statSync(key).mode & 0o777, key).to.equal(0o600);
     const derived = openssl('pkey', '-in', pki.serviceAccount.privateKeyFile, '-pubout').stdout;
     expect(derived).to.equal(openssl('pkey', '-pubin', '-in', pki.serviceAccount.publicKeyFile).stdout);

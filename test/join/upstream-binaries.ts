@@ -32,5 +32,7 @@ export function findUpstreamBinary(name: string, module: string, version?: strin
 export function requireUpstreamBinary(name: string, module: string, version?: string): string {
   const found = findUpstreamBinary(name, module, version);
   if (found) return found;
-  throw new Error(`${name} (${module}${version ? `@v${version}` : ''}) is not in the upstream cache ${upstreamCacheRoot()}: run 'make upstream k8s=1.36' first`);
+  throw new Error(
+    `${name} (${module}${version ? `@v${version}` : ''}) is not in the upstream cache ${upstreamCacheRoot()}: run 'make upstream k8s=1.36' first`,
+  );
 }
