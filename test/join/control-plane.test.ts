@@ -3,7 +3,7 @@
 // pods need, authenticates a node's IAM token through the webhook (and refuses garbage), refuses a client that
 // trusts another CA, fails fast naming the process that died, and stop() leaves no process behind.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -184,6 +184,29 @@ describe('join control plane (etcd, kube-apiserver, kube-controller-manager)', f
     );
     expect(error?.message).to.match(/^etcd exited \(code 1\) while the control plane was starting/);
     expect(Date.now() - startedAt).to.be.below(30_000);
+    expect(processesUsing(work)).to.deep.equal([]);
+  });
+
+  it('a SIGKILL of the process that started it (no stop(), no handler) takes the control plane with it', async () => {
+    const work = join(dir, 'orphaned');
+    const options = { workDir: work, binaries, pki, tokenWebhookKubeconfig: join(dir, 'webhook.kubeconfig'), clusterName: CLUSTER };
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'control-plane-orphan.ts'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before the control plane was ready`)));
+    });
+    const { pids } = JSON.parse(line) as { pids: number[] };
+    expect(pids.filter(alive)).to.have.length(3);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).to.deep.equal([]);
     expect(processesUsing(work)).to.deep.equal([]);
   });
 

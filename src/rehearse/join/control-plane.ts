@@ -11,7 +11,8 @@
 //
 // Each process runs in its own process group (the adapter's startDetached) with its log in the work directory;
 // stop() ends the groups (TERM, then KILL after a grace period) and is idempotent; a process exiting during
-// start fails start() at once with that process's log tail.
+// start fails start() at once with that process's log tail; and each carries a parent-death signal, so even a
+// SIGKILL of this process leaves no etcd or API server behind.
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -124,7 +125,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const launch = (name: string, command: string, args: string[], logFile: string): Managed => {
     const fd = openSync(logFile, 'a');
     try {
-      const child = startDetached(command, args, { env, stdio: ['ignore', fd, fd] });
+      // setpriv (util-linux) execs the binary with PR_SET_PDEATHSIG=KILL: should this process die without stop()
+      // (Ctrl-C with no handler, a crash, kill -9), the kernel kills the control plane with it. Same pid, so
+      // stop()'s process-group signals reach the binary itself.
+      const child = startDetached('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { env, stdio: ['ignore', fd, fd] });
       const exited = new Promise<number | null>((resolve) => {
         child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
         child.once('error', () => resolve(127));
@@ -145,7 +149,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // already gone
     }
   };
-  // Should this process exit without stop() (a crash, process.exit in a signal handler), nothing survives it.
+  // process.exit() without stop(): kill the groups at once (the death signal covers a killed process).
   const onExit = () => managed.forEach((m) => killGroup(m, 'SIGKILL'));
   process.once('exit', onExit);
   const stop = (): Promise<void> => {
