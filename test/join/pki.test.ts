@@ -19,7 +19,7 @@ describe('join PKI (openssl)', function () {
   before(async () => {
     requireTool('openssl', 'the join rehearsal PKI');
     dir = mkdtempSync(join(tmpdir(), 'join-pki-'));
-    pki = await createClusterPki(join(dir, 'cluster'), { registryHosts: [REGISTRY] });
+    pki = await createClusterPki(join(dir, 'cluster'), { registryHosts: [REGISTRY], registryAddresses: ['10.213.0.1'] });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,8 +57,10 @@ describe('join PKI (openssl)', function () {
     expect(openssl('verify', '-CAfile', pki.ca.certFile, '-verify_hostname', 'elsewhere.example', pki.apiserver.certFile).status).to.not.equal(0);
   });
 
-  it('the registry certificate names the ECR host; the client subjects are the identities RBAC knows', () => {
+  it('the registry certificate names the ECR host and its addresses; the client subjects are the identities RBAC knows', () => {
     expect(openssl('verify', '-CAfile', pki.ca.certFile, '-verify_hostname', REGISTRY, pki.registry.certFile).status).to.equal(0);
+    for (const ip of ['127.0.0.1', '10.0.2.2', '10.213.0.1'])
+      expect(openssl('verify', '-CAfile', pki.ca.certFile, '-verify_ip', ip, pki.registry.certFile).status, ip).to.equal(0);
     const subject = (file: string) => openssl('x509', '-in', file, '-noout', '-subject', '-nameopt', 'compat').stdout.trim();
     expect(subject(pki.admin.certFile)).to.match(/O=system:masters/);
     expect(subject(pki.kubeProxy.certFile)).to.match(/CN=system:kube-proxy$/);
@@ -66,7 +68,9 @@ describe('join PKI (openssl)', function () {
   });
 
   it('private keys are 0600 and the service-account key pair matches', () => {
-    const keys = [pki.ca, pki.apiserver, pki.apiserverKubeletClient, pki.admin, pki.kubeProxy, pki.controllerManager, pki.registry, pki.tokenWebhook].map((p) => p.keyFile);
+    const keys = [pki.ca, pki.apiserver, pki.apiserverKubeletClient, pki.admin, pki.kubeProxy, pki.controllerManager, pki.registry, pki.tokenWebhook].map(
+      (p) => p.keyFile,
+    );
     for (const key of [...keys, pki.serviceAccount.privateKeyFile]) expect(statSync(key).mode & 0o777, key).to.equal(0o600);
     const derived = openssl('pkey', '-in', pki.serviceAccount.privateKeyFile, '-pubout').stdout;
     expect(derived).to.equal(openssl('pkey', '-pubin', '-in', pki.serviceAccount.publicKeyFile).stdout);

@@ -38,7 +38,11 @@ describe('token webhook (aws eks get-token, aws-iam-authenticator)', function ()
     const result =
       client === 'aws'
         ? await runAsync('aws', ['eks', 'get-token', '--cluster-name', CLUSTER, '--region', 'us-west-2'], { env })
-        : await runAsync(requireUpstreamBinary('aws-iam-authenticator', 'sigs.k8s.io/aws-iam-authenticator'), ['token', '-i', CLUSTER, '--region', 'us-west-2'], { env });
+        : await runAsync(
+            requireUpstreamBinary('aws-iam-authenticator', 'sigs.k8s.io/aws-iam-authenticator'),
+            ['token', '-i', CLUSTER, '--region', 'us-west-2'],
+            { env },
+          );
     expect(result.status, result.stderr).to.equal(0);
     return (JSON.parse(result.stdout) as { status: { token: string } }).status.token;
   };
@@ -66,7 +70,13 @@ describe('token webhook (aws eks get-token, aws-iam-authenticator)', function ()
     requireTool('aws', 'making tokens as `aws eks get-token` does');
     dir = mkdtempSync(join(tmpdir(), 'join-webhook-'));
     pki = await createClusterPki(join(dir, 'pki'), { registryHosts: ['registry.rehearsal'] });
-    webhook = await new TokenWebhook({ host: '127.0.0.1', tls: pki.tokenWebhook, nodes: { [NODE_KEY]: NODE }, now: () => clock(), log: (l) => logged.push(l) }).start();
+    webhook = await new TokenWebhook({
+      host: '127.0.0.1',
+      tls: pki.tokenWebhook,
+      nodes: { [NODE_KEY]: NODE },
+      now: () => clock(),
+      log: (l) => logged.push(l),
+    }).start();
   });
   afterEach(() => (clock = () => new Date()));
   after(async () => {
@@ -117,10 +127,16 @@ describe('token webhook (aws eks get-token, aws-iam-authenticator)', function ()
     expect(logged.filter((l) => l.includes('refused')).length).to.be.at.least(cases.length + 1);
   });
 
-  it('inspectToken knows every partition\'s regional STS host (data/partitions.json)', async () => {
+  it("inspectToken knows every partition's regional STS host (data/partitions.json)", async () => {
     const good = await tokenFrom('aws', NODE_KEY);
     for (const host of ['sts.us-gov-west-1.amazonaws.com', 'sts.cn-north-1.amazonaws.com.cn', 'sts.amazonaws.com']) {
-      expect(inspectToken(edited(good, (u) => (u.host = host)), new Date()).ok, host).to.equal(true);
+      expect(
+        inspectToken(
+          edited(good, (u) => (u.host = host)),
+          new Date(),
+        ).ok,
+        host,
+      ).to.equal(true);
     }
   });
 

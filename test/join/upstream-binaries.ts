@@ -29,8 +29,8 @@ export function findUpstreamBinary(name: string, module: string, version?: strin
 }
 
 /** Like findUpstreamBinary, but a missing binary throws with the command that builds it. */
-export function requireUpstreamBinary(name: string, module: string, version?: string): string {
+export function requireUpstreamBinary(name: string, module: string, version?: string, build = 'make upstream k8s=1.36'): string {
   const found = findUpstreamBinary(name, module, version);
   if (found) return found;
-  throw new Error(`${name} (${module}${version ? `@v${version}` : ''}) is not in the upstream cache ${upstreamCacheRoot()}: run 'make upstream k8s=1.36' first`);
+  throw new Error(`${name} (${module}${version ? `@v${version}` : ''}) is not in the upstream cache ${upstreamCacheRoot()}: run '${build}' first`);
 }

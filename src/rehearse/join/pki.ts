@@ -52,6 +52,11 @@ export interface ClusterPkiOptions {
   serviceCidr?: string;
   /** More addresses the API server is reached at (the guest reaches the host as 10.0.2.2 under qemu's user network). */
   apiserverAddresses?: string[];
+  /**
+   * More addresses the registry is dialled at by IP (besides 127.0.0.1 and 10.0.2.2), e.g. the host side of the
+   * build container's network namespace. Clients that dial the ECR host name need none.
+   */
+  registryAddresses?: string[];
   runner?: Runner;
 }
 
@@ -189,7 +194,7 @@ export async function createClusterPki(dir: string, options: ClusterPkiOptions):
     subject: `/CN=${options.registryHosts[0]}`,
     usage: 'server',
     dns: options.registryHosts,
-    ips: ['127.0.0.1', '10.0.2.2'],
+    ips: [...new Set(['127.0.0.1', '10.0.2.2', ...(options.registryAddresses ?? [])])],
   });
   const tokenWebhook = await leaf({ name: 'token-webhook', subject: '/CN=rehearsal-token-webhook', usage: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
   const serviceAccount = { privateKeyFile: join(dir, 'sa.key'), publicKeyFile: join(dir, 'sa.pub') };

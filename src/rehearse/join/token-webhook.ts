@@ -25,7 +25,17 @@ import type { KeyPair } from './pki.ts';
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 const MAX_TOKEN_BYTES = 4096;
 const PRESIGNED_LIFETIME_MS = 15 * 60 * 1000;
-const ALLOWED_PARAMETERS = new Set(['action', 'version', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-security-token', 'x-amz-signature', 'x-amz-signedheaders']);
+const ALLOWED_PARAMETERS = new Set([
+  'action',
+  'version',
+  'x-amz-algorithm',
+  'x-amz-credential',
+  'x-amz-date',
+  'x-amz-expires',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-amz-signedheaders',
+]);
 export const NODE_GROUPS = ['system:bootstrappers', 'system:nodes'];
 
 /** Every STS host name the authenticator accepts: the global endpoint and each region's, from data/partitions.json. */
@@ -64,11 +74,13 @@ export function inspectToken(token: string, now: Date, hosts: Set<string> = stsH
   const signed = (parameters.get('x-amz-signedheaders') ?? '').split(';').map((h) => h.toLowerCase());
   if (!signed.includes('x-k8s-aws-id')) return refuse('the client did not sign the x-k8s-aws-id header (the cluster name) into the presigned URL');
   const expires = Number(parameters.get('x-amz-expires'));
-  if (!/^\d+$/.test(parameters.get('x-amz-expires') ?? '') || expires > 900) return refuse(`invalid X-Amz-Expires "${parameters.get('x-amz-expires') ?? ''}" (0-900 seconds)`);
+  if (!/^\d+$/.test(parameters.get('x-amz-expires') ?? '') || expires > 900)
+    return refuse(`invalid X-Amz-Expires "${parameters.get('x-amz-expires') ?? ''}" (0-900 seconds)`);
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(parameters.get('x-amz-date') ?? '');
   if (!date) return refuse('X-Amz-Date is missing or not YYYYMMDDTHHMMSSZ');
   const issuedAt = new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]), Number(date[4]), Number(date[5]), Number(date[6])));
-  if (now.getTime() > issuedAt.getTime() + PRESIGNED_LIFETIME_MS) return refuse(`the token expired: X-Amz-Date ${issuedAt.toISOString()} is more than 15 minutes ago`);
+  if (now.getTime() > issuedAt.getTime() + PRESIGNED_LIFETIME_MS)
+    return refuse(`the token expired: X-Amz-Date ${issuedAt.toISOString()} is more than 15 minutes ago`);
   const accessKeyId = (parameters.get('x-amz-credential') ?? '').split('/')[0] ?? '';
   if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) return refuse('X-Amz-Credential names no access key');
   if (!parameters.get('x-amz-signature')) return refuse('the presigned URL has no X-Amz-Signature');
@@ -117,7 +129,9 @@ export class TokenWebhook {
   }
 
   async start(): Promise<this> {
-    const server = createServer({ cert: readFileSync(this.options.tls.certFile), key: readFileSync(this.options.tls.keyFile) }, (req, res) => this.handle(req, res));
+    const server = createServer({ cert: readFileSync(this.options.tls.certFile), key: readFileSync(this.options.tls.keyFile) }, (req, res) =>
+      this.handle(req, res),
+    );
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -157,9 +171,23 @@ export class TokenWebhook {
     const at = (this.options.now?.() ?? new Date()).toISOString();
     const verdict = inspectToken(token, new Date(at), this.hosts);
     if (!verdict.ok) return { at, accepted: false, reason: verdict.reason };
-    const node = Object.entries(this.options.nodes).find(([key]) => key.length === verdict.accessKeyId.length && timingSafeEqual(Buffer.from(key), Buffer.from(verdict.accessKeyId)))?.[1];
-    if (!node) return { at, accepted: false, accessKeyId: verdict.accessKeyId, reason: `access key ${verdict.accessKeyId} is mapped to no node (not the node role's credentials)` };
-    return { at, accepted: true, user: `system:node:${node}`, accessKeyId: verdict.accessKeyId, reason: `presigned GetCallerIdentity by ${verdict.accessKeyId}, issued ${verdict.issuedAt.toISOString()}` };
+    const node = Object.entries(this.options.nodes).find(
+      ([key]) => key.length === verdict.accessKeyId.length && timingSafeEqual(Buffer.from(key), Buffer.from(verdict.accessKeyId)),
+    )?.[1];
+    if (!node)
+      return {
+        at,
+        accepted: false,
+        accessKeyId: verdict.accessKeyId,
+        reason: `access key ${verdict.accessKeyId} is mapped to no node (not the node role's credentials)`,
+      };
+    return {
+      at,
+      accepted: true,
+      user: `system:node:${node}`,
+      accessKeyId: verdict.accessKeyId,
+      reason: `presigned GetCallerIdentity by ${verdict.accessKeyId}, issued ${verdict.issuedAt.toISOString()}`,
+    };
   }
 
   stop(): Promise<void> {
@@ -197,7 +225,9 @@ export class TokenWebhook {
       }
       const record = this.review(request.spec?.token ?? '');
       this.reviews.push(record);
-      this.options.log?.(`token review: ${record.accepted ? `accepted ${record.user}` : 'refused'}${record.accessKeyId ? ` (access key ${record.accessKeyId})` : ''}: ${record.reason}`);
+      this.options.log?.(
+        `token review: ${record.accepted ? `accepted ${record.user}` : 'refused'}${record.accessKeyId ? ` (access key ${record.accessKeyId})` : ''}: ${record.reason}`,
+      );
       const status = record.accepted
         ? { authenticated: true, user: { username: record.user, uid: `aws-iam-authenticator:${record.accessKeyId}`, groups: NODE_GROUPS } }
         : { authenticated: false, error: record.reason };
