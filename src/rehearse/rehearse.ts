@@ -58,6 +58,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
+    // A joining node's qemu ends now; the join's own clean-up then stops what it started.
+    void nodeVms.killAll();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -174,6 +176,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
         connection,
         awsEndpoint: moto.endpoint,
         log,
+      }).catch((error: unknown) => {
+        check();
+        throw error;
       });
       log(joinSummary(joinResult));
     }

@@ -1,7 +1,7 @@
 // The join phase of a rehearsal: starts what a node meets on AWS (its instance in the emulator, instance metadata,
 // the IAM authenticator, a control plane built from the minor's pinned source), boots the image's disk as the
 // node and runs joinNode (join.ts). Stops everything it started, whatever happens.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ec2Client, type AwsConnection } from '../../aws/clients.ts';
 import { regionFacts } from '../../data/partitions.ts';
@@ -16,7 +16,7 @@ import { nodeModuleReport } from './modules-report.ts';
 import { hostNodeKernel, nodeNetworkFiles, prepareNodeDisk, type ExtraFile } from './node-disk.ts';
 import { launchNodeInstance } from './node-identity.ts';
 import type { ClusterPki } from './pki.ts';
-import { writeJoinOutput, type JoinResult } from './report.ts';
+import { joinSummary, writeJoinOutput, type JoinResult } from './report.ts';
 import { TokenWebhook } from './token-webhook.ts';
 import { bootNode, type NodeVm } from './vm.ts';
 
@@ -80,6 +80,32 @@ function kubeProxyFiles(plan: Plan, endpoint: string, pki: ClusterPki, builds: B
   ];
 }
 
+/**
+ * RHEL generates SSH host keys at first boot (sshd-keygen@.service; cleanup.sh removed the build's); the
+ * rehearsal's Debian root has no such unit, so its copy of the disk gets one.
+ */
+function hostKeyFiles(): ExtraFile[] {
+  const unit = [
+    '[Unit]',
+    'Description=Rehearsal: SSH host keys at first boot (RHEL: sshd-keygen@.service)',
+    'Before=ssh.service',
+    'ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    // ed25519 only: an RSA key takes long under qemu's emulation, and one host key is all sshd needs.
+    "ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key",
+    '',
+    '[Install]',
+    'RequiredBy=ssh.service',
+    '',
+  ].join('\n');
+  return [
+    { path: '/etc/systemd/system/rehearsal-ssh-host-keys.service', content: unit },
+    { path: '/etc/systemd/system/ssh.service.requires/rehearsal-ssh-host-keys.service', symlink: '/etc/systemd/system/rehearsal-ssh-host-keys.service' },
+  ];
+}
+
 function instanceNetworkFiles(imdsPort: number): ExtraFile[] {
   const fill = (file: string) => readFileSync(repoPath('rehearsal', 'join', file), 'utf8').replaceAll('@IMDS_ADDRESS@', HOST_FROM_GUEST).replaceAll('@IMDS_PORT@', String(imdsPort));
   return [
@@ -99,6 +125,8 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
   let controlPlane: ControlPlane | undefined;
   let vm: NodeVm | undefined;
   try {
+    mkdirSync(input.work, { recursive: true });
+    mkdirSync(input.outDir, { recursive: true });
     const key = join(input.work, 'node_ed25519');
     runSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'eks-ami-rehearsal-join', '-f', key]);
     const node = await launchNodeInstance(ec2Client(region, input.connection), { amiId: input.amiId, region, dnsSuffix: facts.dnsSuffix });
@@ -133,6 +161,7 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
       extraFiles: [
         ...nodeNetworkFiles(),
         ...instanceNetworkFiles(imdsPort),
+        ...hostKeyFiles(),
         { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
         ...kubeProxyFiles(plan, controlPlane.endpoint, input.pki, input.builds, node.nodeName),
         ...(input.tamper?.extraFiles ?? []),
@@ -140,8 +169,14 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     });
     log(`Node disk: ${disk.usedMiB} MiB used of ${disk.sizeMiB} MiB, made in ${(disk.durationMs / 1000).toFixed(1)} s`);
     const kernel = hostNodeKernel();
+    const bootStarted = Date.now();
     vm = await bootNode({ disk: disk.path, kernel, consoleLog: join(input.outDir, 'console.log'), sshKey: key, sshUser: user });
-    await vm.waitForSsh(new Promise((resolve) => setTimeout(resolve, 240_000).unref()));
+    try {
+      await vm.waitForSsh(new Promise((resolve) => setTimeout(resolve, 240_000).unref()));
+    } catch (error) {
+      return failedBeforeJoin(node.nodeName, `the node did not boot to SSH: ${(error as Error).message}`, bootStarted, input);
+    }
+    log(`Node up (SSH) ${((Date.now() - bootStarted) / 1000).toFixed(0)} s after qemu started`);
     const modules = await nodeModuleReport(vm);
     writeJoinOutput(input.outDir, 'modules.json', modules);
     log(`Node booted (kernel ${kernel.release}); systemd-modules-load loaded ${modules.loaded.length} of the image's listed modules${modules.missing.length ? `, not: ${modules.missing.join(', ')}` : ''}`);
@@ -171,6 +206,12 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     await webhook?.stop();
     await metadata?.stop();
   }
+}
+
+function failedBeforeJoin(nodeName: string, failure: string, started: number, input: RehearseJoinInput): JoinResult {
+  const result: JoinResult = { ok: false, nodeName, modes: [], failure, totalSeconds: (Date.now() - started) / 1000 };
+  writeJoinOutput(input.outDir, 'summary.txt', `${joinSummary(result)}\n`);
+  return result;
 }
 
 function answer<T>(reply: { status: number; body: unknown; text: string }, what: string): T {
