@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../plan/plan.ts';
-import { readLock, type BuildLock } from '../stage/lock.ts';
+import { readLock, type BuildLock } from '../lock/lock.ts';
 import { SBOM_FILE, type Sbom } from './sbom.ts';
 import type { AmiByRegion } from './summary.ts';
 

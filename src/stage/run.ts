@@ -17,7 +17,7 @@ import { processRunner, type Runner } from '../process/run.ts';
 import { artifactsFor, DEFAULT_BASE_URLS, type ArtifactSpec, type BaseUrls } from './artifacts.ts';
 import { ArtifactCache } from './cache.ts';
 import { StageError } from './errors.ts';
-import { LOCK_VERSION, writeLock, type BuildLock } from './lock.ts';
+import { LOCK_VERSION, writeLock, type BuildLock } from '../lock/lock.ts';
 import { Progress } from './progress.ts';
 import { defaultRetry, type RetryPolicy } from './retry.ts';
 import { HttpClient, readCaBundle } from './sources.ts';

@@ -7,7 +7,8 @@ import { artifactsFor, DEFAULT_BASE_URLS, originUrl, s3Url } from '../../src/sta
 import { publishedSha256 } from '../../src/stage/checksum.ts';
 import { StageError, TransientError } from '../../src/stage/errors.ts';
 import { mapLimit } from '../../src/stage/limit.ts';
-import { LOCK_VERSION, LockError, lockConflicts, lockedInputs, readLock, writeLock, type BuildLock } from '../../src/stage/lock.ts';
+import { LOCK_VERSION, LockError, readLock, writeLock, type BuildLock } from '../../src/lock/lock.ts';
+import { lockConflicts, lockedInputs } from '../../src/lock/replay.ts';
 import { Progress } from '../../src/stage/progress.ts';
 import { backoffMs, GaveUp, withRetries, type RetryPolicy } from '../../src/stage/retry.ts';
 
