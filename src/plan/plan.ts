@@ -5,6 +5,7 @@ import { defaultInstanceType } from '../data/instance-types.ts';
 import { imageKubeProxyModes } from '../data/kube-proxy.ts';
 import { eksRegistry, partitionOf, regionFacts } from '../data/partitions.ts';
 import { ResolutionError } from '../errors.ts';
+import { TEMPLATE_FILE } from '../layout.ts';
 import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
 import type { SourceAmi } from '../resolve/source-ami.ts';
 import type { BuildVariables, VariableName } from '../variables/declarations.ts';
@@ -12,7 +13,7 @@ import type { Configuration } from '../variables/configure.ts';
 import type { PackerInfo } from '../process/packer.ts';
 import { provisionerEnvironment } from './provisioner-environment.ts';
 
-export { PINNED_SHA256_FILE, WORK_DIR } from './provisioner-environment.ts';
+export { PINNED_SHA256_FILE } from './provisioner-environment.ts';
 
 export interface Plan {
   kubernetes_version: string;
@@ -139,7 +140,7 @@ export function makePlan(input: PlanInput): Plan {
     dry_run: config.options.dry_run,
     packer: input.packer,
     build_dir: buildDir,
-    template: `${buildDir}/eks-worker.pkr.hcl`,
+    template: `${buildDir}/${TEMPLATE_FILE}`,
     variables: v,
     variable_sources: config.sourceOf,
     provisioner_environment: {},

@@ -1,7 +1,6 @@
 // Resolve: ask AWS (or the emulator) for what the configuration leaves open — the Kubernetes build and the
 // source image — and settle the minor and RHEL major they imply.
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { AwsClients } from '../aws/clients.ts';
 import { ConfigErrors, ResolutionError } from '../errors.ts';
 import { lifecycleWarning, supportedMinors } from '../data/minors.ts';
 import { regionFacts } from '../data/partitions.ts';
@@ -10,11 +9,6 @@ import { withMinor, type Configuration } from '../variables/configure.ts';
 import { ruleProblems } from '../variables/rules.ts';
 import { bucketArch, findKubernetesBuild, type KubernetesBuild } from './kubernetes-build.ts';
 import { findSourceAmi, type SourceAmi } from './source-ami.ts';
-
-export interface AwsClients {
-  s3(region: string, unsigned: boolean): S3Client;
-  ec2(region: string): EC2Client;
-}
 
 export interface Resolved {
   config: Configuration;

@@ -2,10 +2,10 @@
 // configuration would install, mirror every artifact into B under the key layout builds read, and write
 // build.lock.json. Run options that are not build variables come from the environment (see STAGE_ENV).
 import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Agent as HttpsAgent } from 'node:https';
 import { resolve as resolvePath } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import type { AwsClients } from '../aws/clients.ts';
 import { partitionOf } from '../data/partitions.ts';
 import { ConfigError, ConfigErrors } from '../errors.ts';
 import { bucketArch } from '../resolve/kubernetes-build.ts';
@@ -17,6 +17,7 @@ import { processRunner, type Runner } from '../process/run.ts';
 import { artifactsFor, DEFAULT_BASE_URLS, type ArtifactSpec, type BaseUrls } from './artifacts.ts';
 import { ArtifactCache } from './cache.ts';
 import { StageError } from './errors.ts';
+import { LOCK_FILE, PUBLIC_EKS_BUCKET } from '../layout.ts';
 import { LOCK_VERSION, writeLock, type BuildLock } from '../lock/lock.ts';
 import { Progress } from './progress.ts';
 import { defaultRetry, type RetryPolicy } from './retry.ts';
@@ -41,13 +42,12 @@ export const STAGE_ENV = {
   AWS_CA_BUNDLE: 'PEM file of extra CAs trusted for HTTPS (GitHub and S3)',
 } as const;
 
-export interface StageRunDeps {
+/** The S3 and EC2 clients (AwsClients) and the rest of what staging reads from outside. */
+export interface StageRunDeps extends AwsClients {
   env: NodeJS.ProcessEnv;
   log: Log;
   /** Progress and summary lines (stderr in the script). */
   write: (line: string) => void;
-  s3(region: string, unsigned: boolean): S3Client;
-  ec2(region: string): EC2Client;
   /** Directory relative paths (cache, lock) are resolved against. */
   cwd: string;
   retry?: Partial<RetryPolicy>;
@@ -100,7 +100,7 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
   const config = await configure(words, env);
   const v = config.values;
   const mirror = { bucket: v.binary_bucket_name, region: v.binary_bucket_region };
-  const source = { name: env.STAGE_SOURCE_BUCKET || 'amazon-eks', region: env.STAGE_SOURCE_REGION || 'us-west-2' };
+  const source = { name: env.STAGE_SOURCE_BUCKET || PUBLIC_EKS_BUCKET.name, region: env.STAGE_SOURCE_REGION || PUBLIC_EKS_BUCKET.region };
   const problems: ConfigError[] = [];
   if (config.sourceOf.binary_bucket_name === 'default' || mirror.bucket === source.name) {
     problems.push(new ConfigError('binary_bucket_name', mirror.bucket, `your mirror bucket, not ${source.name} (the bucket staged from)`, 'make stage copies into binary_bucket_name.'));
@@ -196,7 +196,7 @@ export async function runStage(words: string[], deps: StageRunDeps): Promise<Sta
       sourceAmi: { id: sourceAmi.id, name: sourceAmi.name, owner: sourceAmi.owner, region: values.aws_region },
       artifacts: staged.map(({ name, file, origin, url, checksumUrl, key, checksumKey, verifiedBy, sha256, size }) => ({ name, file, origin, url, checksumUrl, key, checksumKey, verifiedBy, sha256, size })),
     };
-    const lockPath = resolvePath(deps.cwd, env.STAGE_LOCK_FILE || 'build.lock.json');
+    const lockPath = resolvePath(deps.cwd, env.STAGE_LOCK_FILE || LOCK_FILE);
     writeLock(lockPath, lock);
     return { lock, lockPath, staged };
   } catch (error) {

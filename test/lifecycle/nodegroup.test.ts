@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CreateTagsCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { parse } from 'yaml';
-import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
+import { lifecycleClients, type LifecycleClients } from '../../src/aws/lifecycle-clients.ts';
 import { runNodegroupCommand } from '../../src/lifecycle/nodegroup-command.ts';
 import { repoPath } from '../../src/paths.ts';
 import type { Runner } from '../../src/process/run.ts';

@@ -7,7 +7,7 @@ import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, Descri
 import { CreateClusterCommand, CreateNodegroupCommand } from '@aws-sdk/client-eks';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
+import { lifecycleClients, type LifecycleClients } from '../../src/aws/lifecycle-clients.ts';
 import { checkPrefix, imageIdParameter, publishedImageIds, publishImageParameters } from '../../src/lifecycle/ssm.ts';
 import { applySweep } from '../../src/lifecycle/sweep-apply.ts';
 import { gatherInventory } from '../../src/lifecycle/sweep-inventory.ts';

@@ -20,7 +20,9 @@ import { imageFiles } from '../../src/render/image-files.ts';
 import { INSTANCE_MANIFEST_FILE, instanceManifest, manifestQueryOfEnvironment, resolveArtifacts } from '../../src/data/artifacts.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const WORK_DIR = '/var/lib/eks-build';
+import { WORK_DIR } from '../../src/layout.ts';
+
+export { WORK_DIR };
 const STUBS = join(REPO, 'rehearsal', 'stubs');
 
 /** Packages of the cached root. Changing the list changes the cache key. */
