@@ -4,17 +4,16 @@ import { AbortMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, De
 import { expect } from 'chai';
 import { runPipeline } from '../../src/pipeline.ts';
 import { processRunner } from '../../src/process/run.ts';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ec2Client, s3Client } from '../../src/aws/clients.ts';
-import { repoRoot } from '../../src/paths.ts';
 import { readLock } from '../../src/lock/lock.ts';
 import { lockedInputs } from '../../src/lock/replay.ts';
 import { runStage, type StageRunDeps, type StageRunResult } from '../../src/stage/run.ts';
 import { redHatCatalog, RED_HAT_GOV } from '../support/images.ts';
 import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
+import { capture, captureAsync, entryScript, type Captured } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
 import { createSigner, type Signer } from '../../src/rehearse/signer.ts';
 import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from './fixture.ts';
@@ -458,7 +457,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   it('HTTPS with a private CA (GitHub and S3): refused with a clear error unless AWS_CA_BUNDLE names the CA', async () => {
     requireTool('openssl', 'a self-signed certificate for the HTTPS GitHub stand-in');
     const dir = join(work, 'tls');
-    const made = spawnSync('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${dir}/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`], { encoding: 'utf8' });
+    const made = capture('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${dir}/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`]);
     expect(made.status, made.stderr).to.equal(0);
     const pair = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
     const tls = await GitHubStandIn.start({ tls: pair });
@@ -518,7 +517,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
       STAGE_CONCURRENCY: '3',
     };
     const ok = await runScript(words, env, work);
-    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.status, ok.stderr).to.equal(0);
     expect(ok.stdout.trim().split('\n').pop()).to.equal('lock=build.lock.json');
     expect(ok.stderr).to.match(/^staging: [0-9]+\/8 done, .* moved at .*\/s \| .*(download|upload)/m);
     expect(ok.stderr).to.match(/^artifact +size +sha256/m);
@@ -530,7 +529,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     await clearMirror();
     gh.fault('runc.amd64', { kind: 'replace', body: randomBody(1000) });
     const bad = await runScript(words, { ...env, STAGE_LOCK_FILE: 'other.lock.json' }, work);
-    expect(bad.code, bad.stderr).to.equal(6);
+    expect(bad.status, bad.stderr).to.equal(6);
     expect(bad.stderr).to.match(/^error: 1 of 8 artifacts could not be staged/m);
     expect(bad.stderr).to.match(/runc: checksum mismatch for runc/);
     expect(bad.stderr).to.not.match(/at .*\.ts:[0-9]+/); // no stack trace for a user-facing failure
@@ -538,14 +537,6 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   });
 });
 
-function runScript(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'stage.ts'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runScript(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Captured> {
+  return captureAsync(...entryScript('stage', args), { cwd, env });
 }
