@@ -62,21 +62,20 @@ export async function stageIntoEmulator(input: StageInput): Promise<StagedRehear
 
   const lockPath = join(input.work, LOCK_FILE);
   const upstream = `${connection.endpoint}/${UPSTREAM_EKS_BUCKET}`;
-  // Only what points staging at the stand-ins; nothing from the caller's environment (a STAGE_SOURCE_BUCKET
-  // or GITHUB_TOKEN there is for real staging, not for this). The clients below reach the emulator.
-  const env: NodeJS.ProcessEnv = {
-    PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE,
-    GITHUB_BASE_URL: `${upstream}/github`,
-    AWSCLI_BASE_URL: `${upstream}/awscli`,
-    STAGE_SOURCE_BUCKET: UPSTREAM_EKS_BUCKET,
-    STAGE_SOURCE_REGION: UPSTREAM_EKS_REGION,
-    STAGE_KEYS_DIR: input.keysDir,
-    STAGE_CACHE_DIR: join(input.work, 'stage-cache'),
-    STAGE_LOCK_FILE: lockPath,
-    STAGE_PROGRESS_MS: '0',
-  };
-  await runStage(words, {
-    env,
+  // Only what points staging at the stand-ins; nothing from the caller's environment (a GITHUB_TOKEN there is
+  // for real staging, not for this). The clients below reach the emulator.
+  const stageWords = [
+    `github_base_url=${upstream}/github`,
+    `awscli_base_url=${upstream}/awscli`,
+    `source_bucket=${UPSTREAM_EKS_BUCKET}`,
+    `source_region=${UPSTREAM_EKS_REGION}`,
+    `keys_dir=${input.keysDir}`,
+    `cache_dir=${join(input.work, 'stage-cache')}`,
+    `lock_file=${lockPath}`,
+    'progress_ms=0',
+  ];
+  await runStage([...words, ...stageWords], {
+    env: { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE },
     log,
     write: log,
     s3: (region, unsigned) => s3Client(region, { unsigned, connection }),

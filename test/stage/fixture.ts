@@ -1,7 +1,7 @@
 // A release as the stager sees it: EKS binaries in a source bucket in moto, CNI plugins, containerd and runc
 // on the GitHub stand-in, each with its published checksum file in the real formats; the AWS CLI installer
 // (on the same stand-in, under awscli/) and the SSM agent RPM (in amazon-ssm-<region>), each with a detached
-// signature by a throw-away key the test trusts through STAGE_KEYS_DIR.
+// signature by a throw-away key the test trusts through the keys_dir option.
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ export interface Published {
 export const awsCliBase = (gh: GitHubStandIn): string => `${gh.endpoint}/awscli`;
 export const SSM_REGION = 'us-west-2';
 
-/** A keys directory trusting the signer in place of AWS's keys (for STAGE_KEYS_DIR). */
+/** A keys directory trusting the signer in place of AWS's keys (for the keys_dir option). */
 export function trustedKeys(dir: string, signer: Signer): string {
   mkdirSync(dir, { recursive: true });
   for (const key of SIGNING_KEY_FILES) writeFileSync(join(dir, key), signer.publicKey);
