@@ -293,11 +293,18 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.28'], { cwd: repoPath(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const seen = (text: string) => output.includes(text);
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    // A latch: resolved by the output that shows Packer provisioning, not by polling it.
+    let provisioning!: () => void;
+    const provisioningSeen = new Promise<void>((resolve) => (provisioning = resolve));
+    const onData = (d: Buffer) => {
+      output += d;
+      if (seen('Provisioning with shell script')) provisioning();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-    const deadline = Date.now() + 240_000;
-    while (!seen('Provisioning with shell script') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    // Whichever comes first: provisioning, or the rehearsal ending before it (a failure). Mocha's timeout guards a hang.
+    await Promise.race([provisioningSeen, exited]);
     expect(seen('Provisioning with shell script'), output.slice(-2000)).to.equal(true);
     // The node process behind tsx is the one that owns the rehearsal; signal the whole group as a terminal would.
     const rehearsalPid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);

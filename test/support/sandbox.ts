@@ -157,6 +157,16 @@ export class Sandbox {
     return captureAsync('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--', 'sh', '-c', outer], { env: { PATH: process.env.PATH } });
   }
 
+  /**
+   * Runs a bash script with containerd running: started for this command only (each sandbox command has its own
+   * PID namespace) and awaited until ctr answers, the readiness the build's lib/containerd.sh waits for. The
+   * 30 s bound only guards against a hang: it fails the command with a message, never decides an outcome.
+   */
+  withContainerd(script: string): Promise<RunResult> {
+    const ready = `/usr/bin/containerd & timeout 30 sh -c 'until ctr version >/dev/null 2>&1; do sleep 0.05; done' || { echo 'containerd did not answer ctr within 30 s' >&2; exit 99; }`;
+    return this.exec(['bash', '-c', `${ready}; ${script}`]);
+  }
+
   /** Uploads provisioners/<script> into $WORK_DIR (as Packer does) and runs it with bash as root. */
   runStep(script: string, env: Record<string, string>): Promise<RunResult> {
     this.uploadStep(script, env);

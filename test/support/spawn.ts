@@ -40,13 +40,24 @@ export function mustCapture(command: string, args: string[], options: CaptureOpt
   return result.stdout;
 }
 
-export function captureAsync(command: string, args: string[], options: Omit<CaptureOptions, 'input'> = {}): Promise<Captured> {
+/** captureAsync() with `onOutput`: called with all output so far (stdout and stderr) whenever more arrives, so a test can act on an event the child reports. */
+export function captureAsync(
+  command: string,
+  args: string[],
+  options: Omit<CaptureOptions, 'input'> & { onOutput?: (output: string) => void } = {},
+): Promise<Captured> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      options.onOutput?.(`${stdout}${stderr}`);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      options.onOutput?.(`${stdout}${stderr}`);
+    });
     child.once('error', reject);
     child.once('close', (code, signal) => resolve(captured(statusOf(code, signal), stdout, stderr)));
   });
