@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { s3Client, type RequestCounter } from '../src/aws/clients.ts';
 import { compareVersions } from '../src/data/minors.ts';
 import { findKubernetesBuild } from '../src/resolve/kubernetes-build.ts';
-import { buildObjects, createBucket, historyObjects, putObjects, realBuildPairs } from '../test/support/bucket.ts';
-import { FAKE_CREDENTIALS, startMoto, type Moto } from '../test/support/moto.ts';
+import { buildObjects, createBucket, historyObjects, putObjects, realBuildPairs } from '../src/emulation/eks-bucket.ts';
+import { FAKE_CREDENTIALS, startMoto, type Moto } from '../src/rehearse/emulator.ts';
 import { startCountingProxy, trafficBetween, type CountingProxy, type TrafficCount } from './counting-proxy.ts';
 import { writeSection } from './results-section.ts';
 

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulatedAws } from '../test/support/emulated-aws.ts';
-import { FAKE_CREDENTIALS } from '../test/support/moto.ts';
+import { startEmulatedAws } from '../src/emulation/emulated-aws.ts';
+import { FAKE_CREDENTIALS } from '../src/rehearse/emulator.ts';
 import type { PlanTiming, Span } from './plan-once.ts';
 import { writeSection } from './results-section.ts';
 

@@ -11,13 +11,13 @@ import { ec2Client, s3Client, type AwsConnection } from '../../src/aws/clients.t
 import { readLock } from '../../src/lock/lock.ts';
 import { lockedInputs } from '../../src/lock/replay.ts';
 import { runStage, type StageRunDeps, type StageRunResult } from '../../src/stage/run.ts';
-import { redHatCatalog, RED_HAT_GOV } from '../support/images.ts';
+import { redHatCatalog, RED_HAT_GOV } from '../../src/emulation/images.ts';
 import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
 import { capture, captureAsync, entryScript, type Captured } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
 import { createSigner, type Signer } from '../../src/rehearse/signer.ts';
-import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from './fixture.ts';
-import { Barrier, FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from './standins.ts';
+import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from '../../src/emulation/release.ts';
+import { Barrier, FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from '../../src/emulation/upstream-standins.ts';
 
 const SOURCE = 'amazon-eks';
 const MIRROR = 'my-mirror';

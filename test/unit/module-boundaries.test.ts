@@ -52,6 +52,18 @@ describe('module boundaries', () => {
       ).to.deep.equal([]);
   });
 
+  it('the benchmark imports nothing from test/ (what both need lives in src/, e.g. src/emulation/)', () => {
+    const benchFiles = sourceFiles(repoPath('bench')).map((file) => relative(repoPath(), file));
+    expect(benchFiles.length).to.be.greaterThan(0);
+    expect(
+      benchFiles.flatMap((f) =>
+        importsOf(f)
+          .filter((i) => i.startsWith('test/'))
+          .map((i) => `${f}: ${i}`),
+      ),
+    ).to.deep.equal([]);
+  });
+
   it('AWS client and connection types are declared in src/aws/ only', () => {
     const declared = files
       .filter((f) => !f.startsWith('src/aws/'))

@@ -201,7 +201,15 @@ export class GitHubStandIn extends FaultyServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     let path = url.pathname.replace(/^\//, '');
-    const record: Served = { method: req.method ?? 'GET', path, range: req.headers.range, authorization: req.headers.authorization, host: req.headers.host, status: 200, bytes: 0 };
+    const record: Served = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      host: req.headers.host,
+      status: 200,
+      bytes: 0,
+    };
     this.served.push(record);
     if (this.redirectHost && !path.startsWith('objects/')) {
       const port = (this.server.address() as AddressInfo).port;
@@ -256,7 +264,6 @@ function bufferStream(buffer: Buffer): NodeJS.ReadableStream {
   return Readable.from(chunks, { objectMode: false });
 }
 
-
 // ---------------------------------------------------------------------------------------------------------
 
 /** A proxy in front of moto_server: forwards everything, except the faults it is told to inject. */
@@ -275,7 +282,15 @@ export class FaultyProxy extends FaultyServer {
   private handle(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = `${url.pathname}${url.search}`;
-    const record: Served = { method: req.method ?? 'GET', path, range: req.headers.range, authorization: req.headers.authorization, host: req.headers.host, status: 0, bytes: 0 };
+    const record: Served = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      host: req.headers.host,
+      status: 0,
+      bytes: 0,
+    };
     this.served.push(record);
     const fault = this.takeFault(record.method, path);
     if (this.answerStatus(fault, res, record)) {
@@ -285,11 +300,14 @@ export class FaultyProxy extends FaultyServer {
     const counted = this.countInflight(record.method, path);
     if (counted) this.inflight.enter();
     const forward = () => {
-      const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (up) => {
-        record.status = up.statusCode ?? 502;
-        res.writeHead(record.status, up.statusMessage, up.rawHeaders);
-        this.sendBody(up, res, record, fault, () => counted && this.inflight.leave());
-      });
+      const out = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent },
+        (up) => {
+          record.status = up.statusCode ?? 502;
+          res.writeHead(record.status, up.statusMessage, up.rawHeaders);
+          this.sendBody(up, res, record, fault, () => counted && this.inflight.leave());
+        },
+      );
       out.on('error', () => {
         res.socket?.destroy();
         if (counted) this.inflight.leave();
