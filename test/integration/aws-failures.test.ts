@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ec2Client } from '../../src/aws/clients.ts';
+import { ec2Client, type AwsConnection } from '../../src/aws/clients.ts';
 import { describeAwsFailure } from '../../src/aws/failures.ts';
 import { EXIT } from '../../src/errors.ts';
 import { repoPath } from '../../src/paths.ts';
@@ -102,7 +102,7 @@ describe('AWS failures: a sentence and exit code 7, no stack trace', function ()
   describe('answers moto cannot give (a stand-in EC2 endpoint, the real SDK client)', () => {
     let server: Server;
     let answer = { status: 400, code: 'ExpiredToken', message: 'The security token included in the request is expired' };
-    let saved: NodeJS.ProcessEnv;
+    let connection: AwsConnection;
     before(async () => {
       server = createServer((req, res) => {
         req.resume();
@@ -113,20 +113,18 @@ describe('AWS failures: a sentence and exit code 7, no stack trace', function ()
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const port = (server.address() as { port: number }).port;
-      saved = { ...process.env };
-      Object.assign(process.env, FAKE_CREDENTIALS, { AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: '2' });
+      connection = { endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY } };
     });
     after(() => {
-      process.env = saved;
       server.close();
     });
 
     const failure = async () => {
-      const client = ec2Client('ap-east-1');
+      const client = ec2Client('ap-east-1', connection);
       try {
         await client.send(new DescribeImagesCommand({ ImageIds: ['ami-0123456789abcdef0'] }));
       } catch (error) {
-        return describeAwsFailure(error, process.env);
+        return describeAwsFailure(error, {});
       } finally {
         client.destroy();
       }

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { s3Client } from '../../src/aws/clients.ts';
 import { repoPath } from '../../src/paths.ts';
-import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 import { requireTool } from '../support/tools.ts';
 import { contractEnv, sandboxSuite } from './fixtures.ts';
 
@@ -74,16 +74,14 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   let imds: MetadataStandIn;
   let reader: RoleCredentials;
   let outsider: RoleCredentials;
-  const saved = { ...process.env };
 
   before(async () => {
     requireTool('python3', 'signing S3 requests on the instance (provisioners/lib/s3-get.py)');
     moto = await startMoto();
-    Object.assign(process.env, moto.env);
-    const config = { region: 'us-west-2', endpoint: moto.endpoint, credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY } };
+    const config = { region: 'us-west-2', ...moto.connection };
     const iam = new IAMClient(config);
     const sts = new STSClient(config);
-    const s3 = s3Client('us-west-2');
+    const s3 = s3Client('us-west-2', { connection: moto.connection });
     // Set up while moto still accepts anything: a private bucket with the staged installer, a role that may
     // read it, a role that may not; then each role's temporary credentials, as an instance profile has.
     await s3.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
@@ -107,7 +105,6 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   });
 
   after(async () => {
-    process.env = saved;
     await imds?.stop();
     await moto?.stop();
   });

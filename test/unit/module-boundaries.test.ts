@@ -64,6 +64,18 @@ describe('module boundaries', () => {
     ).to.deep.equal([]);
   });
 
+  it('nothing points process.env at an emulator but the one test helper (useEmulator): clients get a connection', () => {
+    const everywhere = ['src', 'scripts', 'test', 'bench'].flatMap((dir) => sourceFiles(repoPath(dir))).map((file) => relative(repoPath(), file));
+    const writers = everywhere
+      .filter((f) => f !== 'test/support/emulated-aws.ts')
+      .filter((f) =>
+        /Object\.assign\(process\.env|delete process\.env|process\.env = |process\.env\.AWS_(ENDPOINT_URL\w*|ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|REGION|DEFAULT_REGION) = /.test(
+          code(f),
+        ),
+      );
+    expect(writers).to.deep.equal([]);
+  });
+
   it('AWS client and connection types are declared in src/aws/ only', () => {
     const declared = files
       .filter((f) => !f.startsWith('src/aws/'))
