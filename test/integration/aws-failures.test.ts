@@ -5,7 +5,7 @@ import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture, entryScript } from '../support/spawn.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -27,8 +27,7 @@ function bareEnvironment(home: string, extra: Record<string, string> = {}): Node
 }
 
 function build(words: string[], env: NodeJS.ProcessEnv) {
-  const result = spawnSync(repoPath('node_modules', '.bin', 'tsx'), [repoPath('scripts', 'build.ts'), ...words], { cwd: repoPath(), env, encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
+  return capture(...entryScript('build', words), { cwd: repoPath(), env, timeout: 120_000 });
 }
 
 const noStackTrace = (text: string) => expect(text).not.to.match(/^\s+at .+:\d+:\d+\)?$/m);

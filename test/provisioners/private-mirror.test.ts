@@ -7,7 +7,7 @@ import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/cli
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -127,7 +127,7 @@ describe('provisioners: a private mirror read with the instance role (moto with 
       '           datetime.datetime(2013, 5, 24, tzinfo=datetime.timezone.utc), {"Range": "bytes=0-9"}, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")',
       'print(h["authorization"])',
     ].join('\n');
-    const signed = spawnSync('python3', ['-c', program, repoPath('provisioners', 'lib', 's3-get.py')], { encoding: 'utf8' });
+    const signed = capture('python3', ['-c', program, repoPath('provisioners', 'lib', 's3-get.py')]);
     expect(signed.status, signed.stderr).to.equal(0);
     expect(signed.stdout.trim()).to.equal(
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, ' +
@@ -136,7 +136,7 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   });
 
   it('refuses anonymous reads (the mirror really is private)', () => {
-    const anonymous = spawnSync('curl', ['--silent', '--output', '/dev/null', '--write-out', '%{http_code}', `${moto.endpoint}/${MIRROR}/awscli/${ASSET}`], { encoding: 'utf8' });
+    const anonymous = capture('curl', ['--silent', '--output', '/dev/null', '--write-out', '%{http_code}', `${moto.endpoint}/${MIRROR}/awscli/${ASSET}`]);
     expect(anonymous.stdout).to.match(/^4[0-9][0-9]$|^5[0-9][0-9]$/);
   });
 

@@ -40,14 +40,27 @@ export function mustCapture(command: string, args: string[], options: CaptureOpt
   return result.stdout;
 }
 
-/** captureAsync() with `onOutput`: called with all output so far (stdout and stderr) whenever more arrives, so a test can act on an event the child reports. */
-export function captureAsync(
-  command: string,
-  args: string[],
-  options: Omit<CaptureOptions, 'input'> & { onOutput?: (output: string) => void } = {},
-): Promise<Captured> {
+export interface AsyncCaptureOptions extends Omit<CaptureOptions, 'input'> {
+  /** Called with all output so far (stdout and stderr) whenever more arrives, so a test can act on an event the child reports. */
+  onOutput?: (output: string) => void;
+  /** When this settles first, the child is killed (SIGKILL) and the result says `stopped` (a guard against a hang). */
+  stop?: Promise<unknown>;
+  /** Its own process group, to be signalled as a whole (`process.kill(-pid)`), as a terminal's Ctrl-C would be. */
+  detached?: boolean;
+  /** Called with the child's PID once it started. */
+  onStart?: (pid: number) => void;
+}
+
+export function captureAsync(command: string, args: string[], options: AsyncCaptureOptions = {}): Promise<Captured & { stopped: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeout,
+      detached: options.detached,
+    });
+    if (child.pid !== undefined) options.onStart?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -58,8 +71,21 @@ export function captureAsync(
       stderr += d;
       options.onOutput?.(`${stdout}${stderr}`);
     });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve(captured(statusOf(code, signal), stdout, stderr)));
+    let closed = false;
+    let stopped = false;
+    void options.stop?.then(() => {
+      if (closed) return;
+      stopped = true;
+      child.kill('SIGKILL');
+    });
+    child.once('error', (error) => {
+      closed = true;
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      closed = true;
+      resolve({ ...captured(statusOf(code, signal), stdout, stderr), stopped });
+    });
   });
 }
 
