@@ -2,9 +2,8 @@
 import { expect } from 'chai';
 import { ec2Client, s3Client } from '../../src/aws/clients.ts';
 import { ResolutionError } from '../../src/errors.ts';
-import { defaultSourceAmiFilter } from '../../src/plan/plan.ts';
 import { resolveSourceAmi } from '../../src/resolve/resolve.ts';
-import { findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
+import { defaultSourceAmiFilter, findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
 import { configure } from '../../src/variables/configure.ts';
 import { currentRedHatCatalog, CUSTOMER, image, RED_HAT, RED_HAT_CN, RED_HAT_GOV } from '../support/images.ts';
 import { useEmulator } from '../support/emulated-aws.ts';

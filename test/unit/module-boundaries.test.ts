@@ -52,6 +52,17 @@ describe('module boundaries', () => {
       ).to.deep.equal([]);
   });
 
+  it('resolve does not reach back into plan: plan builds on what resolve found, never the other way round', () => {
+    const back = files
+      .filter((f) => f.startsWith('src/resolve/'))
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => i.startsWith('src/plan/'))
+          .map((i) => `${f}: ${i}`),
+      );
+    expect(back).to.deep.equal([]);
+  });
+
   it('the benchmark imports nothing from test/ (what both need lives in src/, e.g. src/emulation/)', () => {
     const benchFiles = sourceFiles(repoPath('bench')).map((file) => relative(repoPath(), file));
     expect(benchFiles.length).to.be.greaterThan(0);
