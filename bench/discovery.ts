@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { s3Client, type RequestCounter } from '../src/aws/clients.ts';
+import { s3Client, type AwsConnection, type RequestCounter } from '../src/aws/clients.ts';
 import { compareVersions } from '../src/data/minors.ts';
 import { findKubernetesBuild } from '../src/resolve/kubernetes-build.ts';
-import { buildObjects, createBucket, historyObjects, putObjects, realBuildPairs } from '../test/support/bucket.ts';
-import { FAKE_CREDENTIALS, startMoto, type Moto } from '../test/support/moto.ts';
+import { buildObjects, createBucket, historyObjects, putObjects, realBuildPairs } from '../src/emulation/eks-bucket.ts';
+import { FAKE_CREDENTIALS, startMoto, type Moto } from '../src/rehearse/emulator.ts';
 import { startCountingProxy, trafficBetween, type CountingProxy, type TrafficCount } from './counting-proxy.ts';
 import { writeSection } from './results-section.ts';
 
@@ -147,14 +147,14 @@ async function timedChild(command: string, args: string[], env: NodeJS.ProcessEn
 
 const emptyMeasured = (): Measured => ({ answers: [], traffic: [], wallMs: [], maxRssKb: [], inProcessMs: [], sdkCounter: [] });
 
-async function measureOurs(bench: BenchCase, proxy: CountingProxy, childEnv: NodeJS.ProcessEnv): Promise<Measured> {
+async function measureOurs(bench: BenchCase, proxy: CountingProxy, connection: AwsConnection, childEnv: NodeJS.ProcessEnv): Promise<Measured> {
   const m = emptyMeasured();
   // In-process: a fresh client per run, as a build makes one; the first run is the warm-up.
   for (let i = 0; i <= IN_PROCESS_RUNS; i++) {
     const counter: RequestCounter = { requests: 0, bytes: 0 };
     const before = proxy.snapshot();
     const t0 = performance.now();
-    const s3 = s3Client(REGION, { counter });
+    const s3 = s3Client(REGION, { counter, connection });
     const build = await findKubernetesBuild(s3, { bucket: BUCKET, region: REGION, arch: bench.arch, minors: [MINOR] });
     const ms = performance.now() - t0;
     s3.destroy();
@@ -340,7 +340,7 @@ ${facts.lines.map((l) => `- ${l}`).join('\n')}
 
 ## Method
 
-- **Ours**: \`findKubernetesBuild\` (src/resolve/kubernetes-build.ts ${facts.resolverRevision}) with \`s3Client(region, { counter })\`.
+- **Ours**: \`findKubernetesBuild\` (src/resolve/kubernetes-build.ts ${facts.resolverRevision}) with \`s3Client(region, { counter, connection })\`.
 - **Reference**: the shell sample's way, as \`bench/reference-discovery.sh\`: \`aws s3api list-objects-v2 --bucket … --prefix ${MINOR} --endpoint-url … --query 'Contents[].[Key]' --output text | grep kubelet | sort -V | tail -n 1 | cut -d/ -f1-2\`, with ${facts.awsNote}. The CLI follows every page itself (1,000 keys per page).
 - Both go through one counting HTTP proxy on 127.0.0.1 in front of moto: **requests** received and **response bytes** = response bodies sent back (headers excluded). ${sdkAgrees ? "For ours the SDK's own counter (Content-Length) matched the proxy in every in-process run." : "For ours the SDK's own counter (Content-Length) did NOT always match the proxy; the proxy's figures are shown."}
 - **Wall** = spawn to exit of a fresh process under \`/usr/bin/time -v\`, median of ${RUNS} runs after one warm-up (min–max in brackets): \`node --import tsx bench/ours-once.ts\` for ours, \`bash bench/reference-discovery.sh\` for the reference.
@@ -423,7 +423,9 @@ async function main(): Promise<void> {
     bucketFacts.seedMs = performance.now() - seedStart;
     log(`seeding took ${fmtMs(bucketFacts.seedMs)}`);
 
-    // Everything measured goes through the proxy: this process's SDK clients and every child.
+    // Everything measured goes through the proxy: this process's SDK clients (given the connection) and every
+    // child (given the environment); this process's own environment is left alone.
+    const connection: AwsConnection = { ...moto.connection, endpoint: proxy.endpoint };
     const awsEnv: Record<string, string> = {
       ...moto.env,
       AWS_ENDPOINT_URL: proxy.endpoint,
@@ -434,9 +436,7 @@ async function main(): Promise<void> {
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
       AWS_PAGER: '',
     };
-    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
-    Object.assign(process.env, awsEnv);
-    const childEnv: NodeJS.ProcessEnv = { ...process.env };
+    const childEnv: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))), ...awsEnv };
 
     const results: CaseResult[] = [];
     let keys: string[] = [...objects.keys()];
@@ -450,7 +450,7 @@ async function main(): Promise<void> {
       }
       const expected = expectedAnswer(keys, bench.arch);
       log(`case "${bench.title}" (right answer ${expected}): ours in-process ×${IN_PROCESS_RUNS} and in a child ×${RUNS}`);
-      const ours = await measureOurs(bench, proxy, childEnv);
+      const ours = await measureOurs(bench, proxy, connection, childEnv);
       log(`  ours: ${[...new Set(ours.answers)].join(', ')}, ${ours.traffic[0].requests} requests, median ${fmtMs(median(ours.wallMs))} with start-up, ${fmtMs(median(ours.inProcessMs))} in-process`);
       log(`  reference pipeline ×${RUNS}`);
       const reference = await measureReference(awsCli.path, proxy, childEnv);

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulatedAws } from '../test/support/emulated-aws.ts';
-import { FAKE_CREDENTIALS } from '../test/support/moto.ts';
+import { startEmulatedAws } from '../src/emulation/emulated-aws.ts';
+import { FAKE_CREDENTIALS } from '../src/rehearse/emulator.ts';
 import type { PlanTiming, Span } from './plan-once.ts';
 import { writeSection } from './results-section.ts';
 
@@ -177,7 +177,7 @@ Target ≤ ${fmtMs(TARGET_MS)}: the warm median ${verdict} it (${fmtMs(median(wa
 - Consecutive provisioner steps share one \`provisioner "shell"\` block (\`scripts = [...]\`, src/render/steps.ts): a block ends only at a reboot (alone, \`expect_disconnect\`), before a pause and after a download. Packer 1.6.6 starts one plugin process per block in \`validate\` as in \`build\`, so the 20 one-step blocks of a standard build became 5 (STIG: 26 became 8), which halves \`packer validate\`. Packer still runs, logs ("Provisioning with shell script: …") and stops on each script separately, so a failure is still named by its step.
 - The AWS SDK clients are loaded with \`require\` (src/aws/sdk.ts): an ESM import of their single large CommonJS bundles makes Node scan each for export names. The HCL variable-file parser (WebAssembly) and the build-and-report modules load only when used. \`make\` runs \`node --import tsx\` instead of the \`tsx\` command, which starts a second Node process.
 - The process ends right after the pipeline: \`main()\` exits with the pipeline's code (measured: under 40 ms from the last log line to the parent seeing the exit), so nothing is left holding the event loop. Wall times and the in-process total come from different runs, so load on this shared machine moves them apart.
-- Left: module loading is mostly CPU on one thread: the EC2 and S3 SDK bundles (~0.2 s, compiled at every start: Node 20 has no compile cache), zx (~0.1 s, src/process/run.ts imports it for every spawn), and two ajv schemas compiled when their modules load (src/variables/schema.ts, src/stage/lock.ts; ~0.1 s, the lock's even when no lock is given). \`packer validate\` still starts a plugin per remaining block and for the builder; moto answers DescribeInstanceTypes with every instance type in one 5 MB response that takes it seconds, so the cold figure is bounded by it.
+- Left: module loading is mostly CPU on one thread: the EC2 and S3 SDK bundles (~0.2 s, compiled at every start: Node 20 has no compile cache), zx (~0.1 s, src/process/run.ts imports it for every spawn), and two ajv schemas compiled when their modules load (src/variables/schema.ts, src/lock/lock.ts; ~0.1 s, the lock's even when no lock is given). \`packer validate\` still starts a plugin per remaining block and for the builder; moto answers DescribeInstanceTypes with every instance type in one 5 MB response that takes it seconds, so the cold figure is bounded by it.
 `;
   writeSection(resultsFile, 'plan', md);
 }

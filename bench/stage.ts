@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createSigner, type Signer } from '../src/rehearse/signer.ts';
 import { artifactsFor, originUrl } from '../src/stage/artifacts.ts';
-import { redHatCatalog } from '../test/support/images.ts';
-import { FAKE_CREDENTIALS, startMoto, type Moto } from '../test/support/moto.ts';
-import { awsCliBase, publishRelease, RELEASE, SSM_REGION, trustedKeys, versionWords } from '../test/stage/fixture.ts';
-import { GitHubStandIn } from '../test/stage/standins.ts';
+import { redHatCatalog } from '../src/emulation/images.ts';
+import { FAKE_CREDENTIALS, startMoto, type Moto } from '../src/rehearse/emulator.ts';
+import { awsCliBase, publishRelease, RELEASE, SSM_REGION, trustedKeys, versionWords } from '../src/emulation/release.ts';
+import { GitHubStandIn } from '../src/emulation/upstream-standins.ts';
 import { writeSection } from './results-section.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -154,11 +154,8 @@ async function main(): Promise<void> {
       AWS_CONFIG_FILE: '/nonexistent/aws-config',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
       AWS_PAGER: '',
-      GITHUB_BASE_URL: gh.endpoint,
-      AWSCLI_BASE_URL: awsCliBase(gh),
-      STAGE_KEYS_DIR: keysDir,
-      STAGE_PROGRESS_MS: '0',
     };
+    const standInWords = [`github_base_url=${gh.endpoint}`, `awscli_base_url=${awsCliBase(gh)}`, `keys_dir=${keysDir}`, 'progress_ms=0'];
 
     for (const scale of SCALES) {
       // A source bucket per scale (moto keeps what it stores; one at a time).
@@ -182,13 +179,13 @@ async function main(): Promise<void> {
       await publishRelease(s3, SOURCE, gh, (file, arch) => ({ file: join(bucketDir, `${arch}-${file}`) }), { signer, scratch: join(work, `signed-${scale}`) });
 
       const words = ['1.28', `binary_bucket_name=${MIRROR}`, `binary_bucket_region=${REGION}`, `kubernetes_version=${RELEASE.version}`, `kubernetes_build_date=${RELEASE.date}`, ...versionWords];
-      const ours = async (label: string, extraEnv: Record<string, string>, opts: { cold: boolean }) => {
+      const ours = async (label: string, extraWords: string[], opts: { cold: boolean }) => {
         const cache = join(work, 'cache');
         if (opts.cold) {
           rmSync(cache, { recursive: true, force: true });
           await clearMirror(s3);
         }
-        const run = await timed(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'stage.ts'), ...words], { ...env, STAGE_CACHE_DIR: cache, STAGE_LOCK_FILE: join(work, 'build.lock.json'), ...extraEnv }, root);
+        const run = await timed(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'stage.ts'), ...words, ...standInWords, `cache_dir=${cache}`, `lock_file=${join(work, 'build.lock.json')}`, ...extraWords], env, root);
         log(`  ${label}: ${fmtS(run.wallMs)}, peak RSS ${fmtMiB(run.maxRssKb)}`);
         return run;
       };
@@ -206,19 +203,19 @@ async function main(): Promise<void> {
 
       if (scale === 1) {
         const runs: Record<string, Run[]> = { ours: [], ours1: [], warm: [], ref: [] };
-        await ours('warm-up (not counted)', {}, { cold: true });
+        await ours('warm-up (not counted)', [], { cold: true });
         for (let i = 0; i < RUNS; i++) {
-          runs.ours.push(await ours('ours (4 at a time), cold', {}, { cold: true }));
-          runs.warm.push(await ours('ours re-run (cache and mirror complete)', {}, { cold: false }));
+          runs.ours.push(await ours('ours (4 at a time), cold', [], { cold: true }));
+          runs.warm.push(await ours('ours re-run (cache and mirror complete)', [], { cold: false }));
           runs.ref.push(await reference());
-          runs.ours1.push(await ours('ours one at a time, cold', { STAGE_CONCURRENCY: '1' }, { cold: true }));
+          runs.ours1.push(await ours('ours one at a time, cold', ['concurrency=1'], { cold: true }));
         }
         rows.push({ approach: 'Ours, 4 artifacts at a time (default), cold cache, empty mirror', scale, bytes: total, runs: runs.ours });
-        rows.push({ approach: 'Ours, one artifact at a time (STAGE_CONCURRENCY=1), cold', scale, bytes: total, runs: runs.ours1 });
+        rows.push({ approach: 'Ours, one artifact at a time (concurrency=1), cold', scale, bytes: total, runs: runs.ours1 });
         rows.push({ approach: 'Reference: sequential download → sha256sum → upload (AWS CLI, curl)', scale, bytes: total, runs: runs.ref });
         rows.push({ approach: 'Ours, re-run with everything cached and mirrored', scale, bytes: total, runs: runs.warm });
       } else {
-        rows.push({ approach: 'Ours, 4 at a time, cold', scale, bytes: total, runs: [await ours(`ours at scale ${scale}, cold`, {}, { cold: true })] });
+        rows.push({ approach: 'Ours, 4 at a time, cold', scale, bytes: total, runs: [await ours(`ours at scale ${scale}, cold`, [], { cold: true })] });
       }
       rmSync(bucketDir, { recursive: true, force: true });
     }
@@ -260,14 +257,14 @@ Generated by \`tsx bench/stage.ts\` on ${new Date().toISOString().replace(/\.[0-
 ## Machine
 
 - CPU: ${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}; memory ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; Linux ${release()}; Node ${process.version}
-- moto ${commandOutput('python3', ['-c', 'import moto; print(moto.__version__)'])} (moto_server) for S3 (source bucket and mirror); a local HTTP server (test/stage/standins.ts) standing in for GitHub releases; both on 127.0.0.1, in the benchmark's process or beside it.
+- moto ${commandOutput('python3', ['-c', 'import moto; print(moto.__version__)'])} (moto_server) for S3 (source bucket and mirror); a local HTTP server (src/emulation/upstream-standins.ts) standing in for GitHub releases; both on 127.0.0.1, in the benchmark's process or beside it.
 - AWS CLI for the reference: ${commandOutput(cli, ['--version'])}; ${commandOutput('curl', ['--version']).split(' ').slice(0, 2).join(' ')}
 - 1-minute load average ${load.map((l) => l.toFixed(2)).join(' at start, ')} at the end (other work on the machine widens the spreads).
 
 ## Method
 
 - One configuration (Kubernetes ${RELEASE.version}, amd64): ${filesOf('amd64').length} artifacts — kubelet, ecr-credential-provider, aws-iam-authenticator from the source bucket; CNI plugins, containerd, runc from the GitHub stand-in, each with its published checksum file; the AWS CLI v2 installer (a second HTTP site) and the SSM agent RPM (an amazon-ssm bucket), each with a detached PGP signature checked with gpg — random (incompressible) content of realistic size (${Object.entries(SIZES_MIB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}) at scale 1.
-- **Ours** = \`node --import tsx scripts/stage.ts 1.28 binary_bucket_name=… kubernetes_version=… kubernetes_build_date=…\` (so discovery costs nothing; the source AMI lookup still runs), a fresh process per run: hashes while streaming to the cache, uploads from the cache (files ≥ 64 MiB in 16 MiB parts), \`STAGE_CONCURRENCY\` artifacts at a time. "Cold" = empty cache and empty mirror.
+- **Ours** = \`node --import tsx scripts/stage.ts 1.28 binary_bucket_name=… kubernetes_version=… kubernetes_build_date=…\` (so discovery costs nothing; the source AMI lookup still runs), a fresh process per run: hashes while streaming to the cache, uploads from the cache (files ≥ 64 MiB in 16 MiB parts), \`concurrency\` artifacts at a time. "Cold" = empty cache and empty mirror.
 - **Reference** = \`bench/reference-stage.sh\`: for each artifact in turn, \`aws s3 cp\` or \`curl\` the file and its checksum file (or signature) to disk, \`sha256sum\` and compare (or \`gpg --verify\`), \`aws s3 cp\` both to the mirror.
 - **Wall** = process start to exit under \`/usr/bin/time -v\`; median of ${RUNS} at scale 1 (min–max). **Throughput** = artifact bytes / wall (every artifact is downloaded once and uploaded once). **Peak RSS** = GNU time's maximum resident set size, i.e. of the largest single process (for the reference, one \`aws\` Python process).
 

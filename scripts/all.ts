@@ -12,7 +12,7 @@ import { ConfigError, EXIT } from '../src/errors.ts';
 import { repoPath } from '../src/paths.ts';
 import { processRunner } from '../src/process/run.ts';
 import { collectResults, DEFAULT_LOG_DIR, runCells, summaryMarkdown, summaryTable } from '../src/lifecycle/all.ts';
-import { lifecycleClients } from '../src/lifecycle/aws.ts';
+import { lifecycleClients } from '../src/aws/lifecycle-clients.ts';
 import { cellFilterFrom, cellFilterOptions } from '../src/lifecycle/cell-filter.ts';
 import { filterCells, loadMatrix } from '../src/lifecycle/matrix.ts';
 import { parseOptions } from '../src/lifecycle/options.ts';

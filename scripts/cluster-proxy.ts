@@ -5,7 +5,7 @@
 // kube-proxy add-on (EKS UpdateAddon, configuration merged over the current one, conflicts OVERWRITE).
 // Disruptive; dry_run=true checks and prints the request without sending it. See src/lifecycle/cluster-proxy.ts.
 import { main, stderrLog } from '../src/cli/main.ts';
-import { lifecycleClients } from '../src/lifecycle/aws.ts';
+import { lifecycleClients } from '../src/aws/lifecycle-clients.ts';
 import { runClusterProxyCommand } from '../src/lifecycle/cluster-proxy-command.ts';
 
 await main(() => runClusterProxyCommand(process.argv.slice(2), { clients: lifecycleClients(), env: process.env, log: stderrLog }));

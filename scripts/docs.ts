@@ -6,9 +6,11 @@ import { main } from '../src/cli/main.ts';
 import { repoPath } from '../src/paths.ts';
 import { withProvisionerEnvironmentTable } from '../src/plan/provisioner-environment.ts';
 import { withVariableTable } from '../src/report/variable-docs.ts';
+import { withStageOptionTable } from '../src/stage/options.ts';
 
 const generated: [string, (text: string) => string, string][] = [
   ['README.md', withVariableTable, 'variable table'],
+  ['README.md', withStageOptionTable, 'stage option table'],
   ['docs/provisioner-contract.md', withProvisionerEnvironmentTable, 'environment table'],
 ];
 

@@ -6,7 +6,7 @@
 // CreateStack, `eksctl create nodegroup`, or `kubectl apply`).
 import { main, stderrLog } from '../src/cli/main.ts';
 import { processRunner } from '../src/process/run.ts';
-import { lifecycleClients } from '../src/lifecycle/aws.ts';
+import { lifecycleClients } from '../src/aws/lifecycle-clients.ts';
 import { runNodegroupCommand } from '../src/lifecycle/nodegroup-command.ts';
 
 await main(() => runNodegroupCommand(process.argv.slice(2), { clients: lifecycleClients(), runner: processRunner, env: process.env, log: stderrLog }));

@@ -5,7 +5,7 @@
 // group, EKS node group or SSM parameter under ssm_prefix refers to. Default regions: every region enabled
 // for the account (DescribeRegions), so copies are found wherever they went.
 import { main, stderrLog } from '../src/cli/main.ts';
-import { defaultRegion, lifecycleClients } from '../src/lifecycle/aws.ts';
+import { defaultRegion, lifecycleClients } from '../src/aws/lifecycle-clients.ts';
 import { cellFilterFrom, cellFilterOptions } from '../src/lifecycle/cell-filter.ts';
 import { parseOptions, REGION_PATTERN } from '../src/lifecycle/options.ts';
 import { checkPrefix, DEFAULT_SSM_PREFIX, SSM_PREFIX_PATTERN } from '../src/lifecycle/ssm.ts';

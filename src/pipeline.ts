@@ -8,12 +8,14 @@ import { provisionerEnvironment, type ProvisionerEndpoints } from './plan/provis
 import { detectPacker, type PackerInfo } from './process/packer.ts';
 import { gitCommit } from './process/git.ts';
 import type { Runner } from './process/run.ts';
+import { GENERATED_DIR, PLAN_FILE, VERSION_INFO_FILE } from './layout.ts';
 import { repoPath } from './paths.ts';
 import { renderTemplate, publishDirectory, stageBuildDirectory, type Communicator } from './render/render.ts';
 import { amisFromManifest, buildSummary, planSummary } from './report/summary.ts';
 import type { RunRecord } from './report/run-result.ts';
 import { sharingPackerProblem } from './variables/sharing.ts';
-import { resolve, type AwsClients, type Log } from './resolve/resolve.ts';
+import type { AwsClients } from './aws/clients.ts';
+import { resolve, type Log } from './resolve/resolve.ts';
 import { configure } from './variables/configure.ts';
 import { ConfigError, ConfigErrors } from './errors.ts';
 import { buildRuleProblems, sessionManagerSourceProblem } from './variables/rules.ts';
@@ -111,7 +113,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   }
   try {
     // generated/ is uploaded as a whole (validate only needs it to exist): the table joins it before publishing.
-    writeFileSync(join(staged, 'generated', MAX_PODS_FILE), await maxPods);
+    writeFileSync(join(staged, GENERATED_DIR, MAX_PODS_FILE), await maxPods);
   } catch (error) {
     rmSync(staged, { recursive: true, force: true });
     throw error;
@@ -119,7 +121,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
   const dir = publishDirectory(staged, repoPath(plan.build_dir));
 
   if (plan.dry_run) {
-    for (const line of ['Dry run: resolved, rendered and validated; packer build not run.', ...planSummary(plan), `Plan         ${join(plan.build_dir, 'plan.json')}`]) deps.log(line);
+    for (const line of ['Dry run: resolved, rendered and validated; packer build not run.', ...planSummary(plan), `Plan         ${join(plan.build_dir, PLAN_FILE)}`]) deps.log(line);
     return { exitCode: EXIT.ok, plan, dir };
   }
 
@@ -141,7 +143,7 @@ export async function runPipeline(words: string[], deps: PipelineDeps): Promise<
     await release.recordInstalledRelease(deps.clients, amis, installed, release.describeWithRelease(plan.variables.ami_description, plan.rhel_release, installed));
     summary.push(`RHEL         ${installed} installed (tagged rhel_release on the AMIs and snapshots)`);
   } else if (outcome.exitCode === 0) {
-    summary.push(`RHEL         no ${release.VERSION_INFO_FILE} from the build: rhel_release stays the source image's ${plan.rhel_release}`);
+    summary.push(`RHEL         no ${VERSION_INFO_FILE} from the build: rhel_release stays the source image's ${plan.rhel_release}`);
   }
   const stig = outcome.exitCode === 0 ? stigReport.readStigScore(dir) : undefined;
   if (stig) {

@@ -12,6 +12,12 @@ export interface AwsConnection {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** The S3 and EC2 clients a build, `make stage` and the reports use, one per region (tests substitute their own). */
+export interface AwsClients {
+  s3(region: string, unsigned: boolean): S3Client;
+  ec2(region: string): EC2Client;
+}
+
 /** The client settings an AwsConnection adds to a region (none for AWS through the environment). */
 export function connectionConfig(connection: AwsConnection = {}): { endpoint?: string; credentials?: AwsConnection['credentials'] } {
   return {

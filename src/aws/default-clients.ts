@@ -1,7 +1,6 @@
 // The build's AWS clients: for the entry scripts, AWS (endpoints from AWS_ENDPOINT_URL*, credentials from the
 // default chain); for a rehearsal, the emulator's connection.
-import type { AwsClients } from '../resolve/resolve.ts';
-import { ec2Client, s3Client, type AwsConnection } from './clients.ts';
+import { ec2Client, s3Client, type AwsClients, type AwsConnection } from './clients.ts';
 
 export const buildClients = (connection?: AwsConnection): AwsClients => ({
   s3: (region, unsigned) => s3Client(region, { unsigned, connection }),

@@ -2,7 +2,7 @@
 // its instance and deletes its temporary key pair and security group; the exit status is Packer's.
 import { join } from 'node:path';
 import type { Runner } from '../process/run.ts';
-import { TEMPLATE_FILE } from '../validate/packer-validate.ts';
+import { TEMPLATE_FILE } from '../layout.ts';
 
 export interface BuildOutcome {
   exitCode: number;

@@ -3,7 +3,7 @@
 // dry_run=true, the UpdateAddon request that would be sent. scripts/cluster-proxy.ts wires real clients in.
 import { ipvs } from '../data/catalog.ts';
 import { ConfigError } from '../errors.ts';
-import { defaultRegion, type LifecycleClients } from './aws.ts';
+import { defaultRegion, type LifecycleClients } from '../aws/lifecycle-clients.ts';
 import { disruptionWarning, KUBE_PROXY, PROXY_MODES, ProxyRefusedError, switchKubeProxy, type ProxyMode, type ProxySwitch } from './cluster-proxy.ts';
 import { parseOptions, REGION_PATTERN } from './options.ts';
 

@@ -29,7 +29,7 @@ import { ipvs } from '../data/catalog.ts';
 import { eksAddonModes } from '../data/kube-proxy.ts';
 import { compareVersions } from '../data/minors.ts';
 import { ConfigError, EXIT, ResolutionError, UserError } from '../errors.ts';
-import type { LifecycleClients } from './aws.ts';
+import type { LifecycleClients } from '../aws/lifecycle-clients.ts';
 
 export const KUBE_PROXY = 'kube-proxy';
 export const VPC_CNI = 'vpc-cni';

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { ConfigError, EXIT } from '../errors.ts';
 import { relativeToRepo, repoPath } from '../paths.ts';
 import type { Runner } from '../process/run.ts';
-import { defaultRegion, type LifecycleClients } from './aws.ts';
+import { defaultRegion, type LifecycleClients } from '../aws/lifecycle-clients.ts';
 import {
   cloudFormationTemplate,
   completeRequest,

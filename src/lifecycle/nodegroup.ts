@@ -10,7 +10,7 @@ import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloud
 import { stringify } from 'yaml';
 import { archOfInstanceType, defaultInstanceType } from '../data/instance-types.ts';
 import { ConfigError, ResolutionError, UserError } from '../errors.ts';
-import type { LifecycleClients } from './aws.ts';
+import type { LifecycleClients } from '../aws/lifecycle-clients.ts';
 
 export interface NodegroupRequest {
   cluster: string;

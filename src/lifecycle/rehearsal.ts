@@ -4,6 +4,7 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../aws/clients.ts';
 import { partitions } from '../data/catalog.ts';
+import { PUBLIC_EKS_BUCKET } from '../layout.ts';
 import { startMoto, type CatalogImage, type Moto } from '../rehearse/emulator.ts';
 import type { Cell } from './matrix.ts';
 
@@ -43,7 +44,7 @@ export function rehearsalObjects(cells: Cell[]): string[] {
 }
 
 /** Start the emulator and seed it; the returned env points builds at it. */
-export async function startRehearsalEmulator(cells: Cell[], bucket = 'amazon-eks', region = 'us-west-2'): Promise<Moto> {
+export async function startRehearsalEmulator(cells: Cell[], bucket: string = PUBLIC_EKS_BUCKET.name, region: string = PUBLIC_EKS_BUCKET.region): Promise<Moto> {
   const moto = await startMoto({ amis: rehearsalImages(cells) });
   try {
     const s3 = s3Client(region, { connection: moto.connection });

@@ -4,7 +4,7 @@
 import { GetParametersByPathCommand, PutParameterCommand, type Parameter } from '@aws-sdk/client-ssm';
 import { ConfigError } from '../errors.ts';
 import type { AmiByRegion } from '../report/summary.ts';
-import type { LifecycleClients } from './aws.ts';
+import type { LifecycleClients } from '../aws/lifecycle-clients.ts';
 import type { Cell } from './matrix.ts';
 
 export const DEFAULT_SSM_PREFIX = '/rhel-eks-ami';

@@ -2,7 +2,7 @@
 // the plan lets go with it. A failure is recorded and the sweep goes on; an image that could not be
 // deregistered keeps its snapshots.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
-import type { LifecycleClients } from './aws.ts';
+import type { LifecycleClients } from '../aws/lifecycle-clients.ts';
 import type { SweepPlan } from './sweep-plan.ts';
 
 export interface SweepOutcome {

@@ -13,7 +13,7 @@ import {
 import { DescribeNodegroupCommand, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/client-eks';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
-import type { LifecycleClients } from './aws.ts';
+import type { LifecycleClients } from '../aws/lifecycle-clients.ts';
 import { publishedImageIds } from './ssm.ts';
 import { ANY_IMAGE, cellOfTags, refKey, type Inventory, type References } from './sweep-plan.ts';
 

@@ -1,18 +1,17 @@
 // Plan: the configuration plus everything resolved, with every derived value filled in. plan.json is this.
 import { resolve as resolvePath } from 'node:path';
-import { sourceImages } from '../data/catalog.ts';
 import { defaultInstanceType } from '../data/instance-types.ts';
 import { imageKubeProxyModes } from '../data/kube-proxy.ts';
-import { eksRegistry, partitionOf, regionFacts, type RegionFacts } from '../data/partitions.ts';
-import { ResolutionError } from '../errors.ts';
+import { eksRegistry, regionFacts, type RegionFacts } from '../data/partitions.ts';
+import { TEMPLATE_FILE } from '../layout.ts';
 import type { KubernetesBuild } from '../resolve/kubernetes-build.ts';
-import type { SourceAmi } from '../resolve/source-ami.ts';
+import { defaultSourceAmiFilter, type SourceAmi } from '../resolve/source-ami.ts';
 import type { BuildVariables, VariableName } from '../variables/declarations.ts';
 import type { Configuration } from '../variables/configure.ts';
 import type { PackerInfo } from '../process/packer.ts';
 import { provisionerEnvironment } from './provisioner-environment.ts';
 
-export { PINNED_SHA256_FILE, WORK_DIR } from './provisioner-environment.ts';
+export { PINNED_SHA256_FILE } from './provisioner-environment.ts';
 
 export interface Plan {
   kubernetes_version: string;
@@ -63,25 +62,9 @@ export interface Plan {
   lock: { path: string; sha256: string } | null;
 }
 
-/** Red Hat's name pattern (data/source-images.json): matches GA (RHEL-9.6.0_HVM_GA-…) and rebuild (RHEL-9.5.0_HVM-…) names. */
-export const defaultSourceAmiFilter = (rhel: number, arch: string): string =>
-  sourceImages.defaultNameFilter.replace('{rhel}', String(rhel)).replace('{arch}', arch);
-
 export function defaultAmiName(v: BuildVariables, minor: string, now: Date): string {
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   return `rhel-${v.rhel_version}-eks-node-${minor}-${v.arch}-${v.variant}-v${stamp}`;
-}
-
-/** RHEL major of the chosen image; the image decides unless the user set rhel_version explicitly. */
-export function rhelMajor(config: Configuration, ami: SourceAmi): number {
-  const fromImage = ami.rhelRelease ? Number(ami.rhelRelease.split('.')[0]) : undefined;
-  if (fromImage === undefined) return config.values.rhel_version;
-  if (fromImage !== config.values.rhel_version && config.sourceOf.rhel_version !== 'default') {
-    throw new ResolutionError(
-      `The chosen source image ${ami.id} (${ami.name}) is RHEL ${fromImage}, but rhel_version=${config.values.rhel_version} was set (${config.sourceOf.rhel_version}). Change source_ami_filter_name or rhel_version.`,
-    );
-  }
-  return fromImage;
 }
 
 export interface PlanInput {
@@ -144,7 +127,7 @@ export function makePlan(input: PlanInput): Plan {
     dry_run: config.options.dry_run,
     packer: input.packer,
     build_dir: buildDir,
-    template: `${buildDir}/eks-worker.pkr.hcl`,
+    template: `${buildDir}/${TEMPLATE_FILE}`,
     variables: v,
     variable_sources: config.sourceOf,
     provisioner_environment: {},
@@ -154,9 +137,4 @@ export function makePlan(input: PlanInput): Plan {
   };
   plan.provisioner_environment = provisionerEnvironment(plan);
   return plan;
-}
-
-/** Reads of the binary bucket are unsigned when it lies in another partition than the caller's credentials. */
-export function bucketNeedsUnsignedReads(v: BuildVariables): boolean {
-  return partitionOf(v.binary_bucket_region) !== partitionOf(v.aws_region);
 }

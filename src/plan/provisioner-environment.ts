@@ -3,9 +3,9 @@
 // contract's table (docs/provisioner-contract.md, `make docs`) all come from this list, so adding a variable is
 // one edit here (plus the provisioner that reads it and its test).
 // Explicit values only: never AWS credentials (the instance uses its role).
+import { WORK_DIR } from '../layout.ts';
 import { bucketArch } from '../resolve/kubernetes-build.ts';
 
-export const WORK_DIR = '/var/lib/eks-build';
 export const PINNED_SHA256_FILE = 'pinned-sha256.txt';
 
 /** What the environment is computed from; a Plan is one (tests build smaller ones). */

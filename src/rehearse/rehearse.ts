@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
 import { buildClients } from '../aws/default-clients.ts';
 import { ConfigErrors, UserError } from '../errors.ts';
+import { LOCK_FILE } from '../layout.ts';
 import { repoPath } from '../paths.ts';
 import { runPipeline, type PipelineResult } from '../pipeline.ts';
 import { runSync, type Runner } from '../process/run.ts';
@@ -211,7 +212,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
 }
 
 /** The staged lock's name among the results (the plan names its path while the rehearsal ran, and its SHA-256). */
-const LOCK_KEPT = 'build.lock.json';
+const LOCK_KEPT = LOCK_FILE;
 
 /** Moves the target's filesystem, the stub calls and a staged lock next to the build's plan and manifest. */
 function keepResults(work: string, buildDir: string, lockPath?: string): string | undefined {

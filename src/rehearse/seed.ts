@@ -9,7 +9,7 @@ import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { regionFacts } from '../data/partitions.ts';
 import { supportedMinors } from '../data/minors.ts';
-import { defaultSourceAmiFilter } from '../plan/plan.ts';
+import { defaultSourceAmiFilter } from '../resolve/source-ami.ts';
 import { bucketArch } from '../resolve/kubernetes-build.ts';
 import { SSM_MIRROR_PREFIX } from '../stage/artifacts.ts';
 import type { BuildVariables } from '../variables/declarations.ts';

@@ -6,6 +6,7 @@
 import { ListObjectsV2Command, PutObjectAclCommand, type S3Client } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import { ec2Client, s3Client, type AwsConnection } from '../aws/clients.ts';
+import { LOCK_FILE, PUBLIC_EKS_BUCKET } from '../layout.ts';
 import type { Runner } from '../process/run.ts';
 import { runStage } from '../stage/run.ts';
 import type { Configuration } from '../variables/configure.ts';
@@ -14,8 +15,8 @@ import { createBucket, seedArtifacts, type SeedPlan } from './seed.ts';
 import type { Signer } from './signer.ts';
 
 /** The bucket `make stage` reads the EKS binaries from by default; the emulator holds stand-ins there. */
-export const UPSTREAM_EKS_BUCKET = 'amazon-eks';
-const UPSTREAM_EKS_REGION = 'us-west-2';
+export const UPSTREAM_EKS_BUCKET: string = PUBLIC_EKS_BUCKET.name;
+const UPSTREAM_EKS_REGION: string = PUBLIC_EKS_BUCKET.region;
 /** The mirror when the rehearsal is not told one (binary_bucket_name unset). */
 export const REHEARSAL_MIRROR = 'eks-ami-rehearsal-mirror';
 
@@ -63,23 +64,22 @@ export async function stageIntoEmulator(input: StageInput): Promise<StagedRehear
   // The operator creates the mirror bucket before `make stage`; here the rehearsal does, empty.
   await createBucket(s3Client(mirror.region, { connection }), mirror.bucket, mirror.region);
 
-  const lockPath = join(input.work, 'build.lock.json');
+  const lockPath = join(input.work, LOCK_FILE);
   const upstream = `${connection.endpoint}/${UPSTREAM_EKS_BUCKET}`;
-  // Only what points staging at the stand-ins; nothing from the caller's environment (a STAGE_SOURCE_BUCKET
-  // or GITHUB_TOKEN there is for real staging, not for this). The clients below reach the emulator.
-  const env: NodeJS.ProcessEnv = {
-    PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE,
-    GITHUB_BASE_URL: `${upstream}/github`,
-    AWSCLI_BASE_URL: `${upstream}/awscli`,
-    STAGE_SOURCE_BUCKET: UPSTREAM_EKS_BUCKET,
-    STAGE_SOURCE_REGION: UPSTREAM_EKS_REGION,
-    STAGE_KEYS_DIR: input.keysDir,
-    STAGE_CACHE_DIR: join(input.work, 'stage-cache'),
-    STAGE_LOCK_FILE: lockPath,
-    STAGE_PROGRESS_MS: '0',
-  };
-  await runStage(words, {
-    env,
+  // Only what points staging at the stand-ins; nothing from the caller's environment (a GITHUB_TOKEN there is
+  // for real staging, not for this). The clients below reach the emulator.
+  const stageWords = [
+    `github_base_url=${upstream}/github`,
+    `awscli_base_url=${upstream}/awscli`,
+    `source_bucket=${UPSTREAM_EKS_BUCKET}`,
+    `source_region=${UPSTREAM_EKS_REGION}`,
+    `keys_dir=${input.keysDir}`,
+    `cache_dir=${join(input.work, 'stage-cache')}`,
+    `lock_file=${lockPath}`,
+    'progress_ms=0',
+  ];
+  await runStage([...words, ...stageWords], {
+    env: { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE },
     log,
     write: log,
     s3: (region, unsigned) => s3Client(region, { unsigned, connection }),

@@ -2,15 +2,14 @@
 // of its own, reached over a veth pair, with sshd for Packer's SSH communicator. Only what a Debian root
 // cannot do is stubbed (rehearsal/stubs/). A reboot asked for by a provisioner restarts the container.
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ToolError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
 import { onPath, runSync, startDetached } from '../process/run.ts';
+import { debianRootTarball } from './debian-root.ts';
 
-const SUITE = 'bookworm';
 const HOSTNAME = 'eks-rehearsal';
 /** What the provisioners use on the instance besides what they install themselves. */
 export const ROOT_PACKAGES = [
@@ -42,17 +41,9 @@ export function requireRehearsalTools(variant = 'standard'): void {
   }
 }
 
-/** A cached tarball of the base root (about 20 s to build once with mmdebstrap). */
+/** A cached tarball of the base root (built once by the shared Debian-root builder, ~20 s). */
 export function baseRootTarball(): string {
-  const key = createHash('sha256').update(JSON.stringify({ SUITE, ROOT_PACKAGES })).digest('hex').slice(0, 16);
-  const cache = repoPath('.cache', 'rehearsal-root');
-  const tarball = join(cache, `${SUITE}-${key}.tar`);
-  if (existsSync(tarball)) return tarball;
-  mkdirSync(cache, { recursive: true });
-  const partial = `${tarball}.partial-${process.pid}`;
-  must('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${ROOT_PACKAGES.join(',')}`, '--format=tar', SUITE, partial]);
-  renameSync(partial, tarball);
-  return tarball;
+  return debianRootTarball(ROOT_PACKAGES);
 }
 
 export interface TargetOptions {

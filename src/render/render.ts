@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, join, relative } from 'node:path';
 import { INSTANCE_MANIFEST_FILE, instanceManifest, manifestQueryOfEnvironment, resolveArtifacts } from '../data/artifacts.ts';
 import type { Plan } from '../plan/plan.ts';
-import { WORK_DIR } from '../plan/plan.ts';
+import { GENERATED_DIR, PLAN_FILE, TEMPLATE_FILE, TEMPLATE_SOURCE, WORK_DIR } from '../layout.ts';
 import { repoPath } from '../paths.ts';
 import { declarations, variableNames } from '../variables/declarations.ts';
 import { regionKeyMap } from '../variables/rules.ts';
@@ -44,7 +44,7 @@ const VOLUME_FIELDS: Record<string, { iops: boolean; throughput: boolean }> = {
 function compileTemplate() {
   const hbs = Handlebars.create();
   hbs.registerHelper('hcl', (value: unknown) => hclLiteral(value));
-  const source = readFileSync(repoPath('packer', 'eks-worker.pkr.hcl.hbs'), 'utf8');
+  const source = readFileSync(repoPath(TEMPLATE_SOURCE), 'utf8');
   return hbs.compile(source, { noEscape: true, strict: true });
 }
 
@@ -138,9 +138,9 @@ export function stageBuildDirectory(plan: Plan, template: string, options: Rende
   const tempDir = `${repoPath(plan.build_dir)}.partial-${process.pid}`;
   rmSync(tempDir, { recursive: true, force: true });
   try {
-    mkdirSync(join(tempDir, 'generated'), { recursive: true });
-    writeFileSync(join(tempDir, 'eks-worker.pkr.hcl'), template);
-    writeFileSync(join(tempDir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+    mkdirSync(join(tempDir, GENERATED_DIR), { recursive: true });
+    writeFileSync(join(tempDir, TEMPLATE_FILE), template);
+    writeFileSync(join(tempDir, PLAN_FILE), `${JSON.stringify(plan, null, 2)}\n`);
     const generated = {
       'build.json': `${JSON.stringify(amiTags(plan), null, 2)}\n`,
       // What this build downloads, where from and how it is verified: lib/fetch.sh's fetch_artifact reads it.
@@ -148,7 +148,7 @@ export function stageBuildDirectory(plan: Plan, template: string, options: Rende
       ...imageFiles(plan.kubernetes_minor),
       ...options.generated,
     };
-    for (const [name, content] of Object.entries(generated)) writeFileSync(join(tempDir, 'generated', name), content);
+    for (const [name, content] of Object.entries(generated)) writeFileSync(join(tempDir, GENERATED_DIR, name), content);
   } catch (error) {
     rmSync(tempDir, { recursive: true, force: true });
     throw error;

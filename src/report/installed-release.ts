@@ -4,10 +4,9 @@
 import { CreateTagsCommand, DescribeImagesCommand, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AwsClients } from '../resolve/resolve.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { VERSION_INFO_FILE } from '../layout.ts';
 import type { AmiByRegion } from './summary.ts';
-
-export const VERSION_INFO_FILE = 'version-info.json';
 
 /** `rhel_release` from version-info.json, else parsed from its `os` string ("Red Hat Enterprise Linux 9.6 (Plow)"). */
 export function installedRhelRelease(dir: string): string | undefined {

@@ -12,8 +12,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MANIFEST_FILE, PLAN_FILE, VERSION_INFO_FILE } from '../layout.ts';
 import type { Plan } from '../plan/plan.ts';
-import { readLock, type BuildLock } from '../stage/lock.ts';
+import { readLock, type BuildLock } from '../lock/lock.ts';
 import { SBOM_FILE, type Sbom } from './sbom.ts';
 import type { AmiByRegion } from './summary.ts';
 
@@ -199,9 +200,9 @@ export function provenanceStatement(input: ProvenanceInput): { statement: Statem
         },
         byproducts: [
           ...byproduct(dir, SBOM_FILE, 'application/spdx+json'),
-          ...byproduct(dir, 'version-info.json', 'application/json'),
-          ...byproduct(dir, 'plan.json', 'application/json'),
-          ...byproduct(dir, 'manifest.json', 'application/json'),
+          ...byproduct(dir, VERSION_INFO_FILE, 'application/json'),
+          ...byproduct(dir, PLAN_FILE, 'application/json'),
+          ...byproduct(dir, MANIFEST_FILE, 'application/json'),
         ],
       },
     },

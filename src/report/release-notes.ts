@@ -3,6 +3,7 @@
 // scheduled workflow attaches it to its run and job summary; a release can use it as its body.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { VERSION_INFO_FILE } from '../layout.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { Sbom } from './sbom.ts';
 import type { StigScore } from './stig.ts';
@@ -22,7 +23,7 @@ interface VersionInfo {
 }
 
 export function readVersionInfo(dir: string): VersionInfo | undefined {
-  const file = join(dir, 'version-info.json');
+  const file = join(dir, VERSION_INFO_FILE);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as VersionInfo) : undefined;
 }
 

@@ -5,7 +5,7 @@ import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AwsClients } from '../resolve/resolve.ts';
+import type { AwsClients } from '../aws/clients.ts';
 import type { AmiByRegion } from './summary.ts';
 
 export const SBOM_FILE = 'sbom.spdx.json';

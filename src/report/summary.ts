@@ -1,6 +1,7 @@
 // Report: what a run resolved and produced, in a few lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MANIFEST_FILE } from '../layout.ts';
 import type { Plan } from '../plan/plan.ts';
 
 export interface AmiByRegion {
@@ -10,7 +11,7 @@ export interface AmiByRegion {
 
 /** AMI ids per region from Packer's manifest ("us-west-2:ami-1,us-east-1:ami-2"). */
 export function amisFromManifest(dir: string): AmiByRegion[] {
-  const file = join(dir, 'manifest.json');
+  const file = join(dir, MANIFEST_FILE);
   if (!existsSync(file)) return [];
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as { builds?: { artifact_id?: string }[]; last_run_uuid?: string };
   const last = manifest.builds?.at(-1);

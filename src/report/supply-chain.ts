@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Plan } from '../plan/plan.ts';
 import type { Runner } from '../process/run.ts';
-import type { AwsClients } from '../resolve/resolve.ts';
+import type { AwsClients } from '../aws/clients.ts';
 import { amazonPluginVersion, provenanceStatement, writeProvenance } from './provenance.ts';
 import { readVersionInfo, releaseNotes, writeReleaseNotes } from './release-notes.ts';
 import { readSbom, tagSbom } from './sbom.ts';

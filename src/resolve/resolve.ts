@@ -1,20 +1,14 @@
 // Resolve: ask AWS (or the emulator) for what the configuration leaves open — the Kubernetes build and the
 // source image — and settle the minor and RHEL major they imply.
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { AwsClients } from '../aws/clients.ts';
 import { ConfigErrors, ResolutionError } from '../errors.ts';
 import { lifecycleWarning, supportedMinors } from '../data/minors.ts';
-import { regionFacts } from '../data/partitions.ts';
-import { bucketNeedsUnsignedReads, defaultSourceAmiFilter, rhelMajor } from '../plan/plan.ts';
+import { partitionOf, regionFacts } from '../data/partitions.ts';
 import { withMinor, type Configuration } from '../variables/configure.ts';
+import type { BuildVariables } from '../variables/declarations.ts';
 import { ruleProblems } from '../variables/rules.ts';
 import { bucketArch, findKubernetesBuild, type KubernetesBuild } from './kubernetes-build.ts';
-import { findSourceAmi, type SourceAmi } from './source-ami.ts';
-
-export interface AwsClients {
-  s3(region: string, unsigned: boolean): S3Client;
-  ec2(region: string): EC2Client;
-}
+import { defaultSourceAmiFilter, findSourceAmi, type SourceAmi } from './source-ami.ts';
 
 export interface Resolved {
   config: Configuration;
@@ -101,4 +95,21 @@ async function inOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;
   return [ra.value, rb.value];
+}
+
+/** RHEL major of the chosen image; the image decides unless the user set rhel_version explicitly. */
+export function rhelMajor(config: Configuration, ami: SourceAmi): number {
+  const fromImage = ami.rhelRelease ? Number(ami.rhelRelease.split('.')[0]) : undefined;
+  if (fromImage === undefined) return config.values.rhel_version;
+  if (fromImage !== config.values.rhel_version && config.sourceOf.rhel_version !== 'default') {
+    throw new ResolutionError(
+      `The chosen source image ${ami.id} (${ami.name}) is RHEL ${fromImage}, but rhel_version=${config.values.rhel_version} was set (${config.sourceOf.rhel_version}). Change source_ami_filter_name or rhel_version.`,
+    );
+  }
+  return fromImage;
+}
+
+/** Reads of the binary bucket are unsigned when it lies in another partition than the caller's credentials. */
+export function bucketNeedsUnsignedReads(v: BuildVariables): boolean {
+  return partitionOf(v.binary_bucket_region) !== partitionOf(v.aws_region);
 }

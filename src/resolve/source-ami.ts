@@ -6,6 +6,10 @@ import { sourceImages } from '../data/catalog.ts';
 import { compareVersions } from '../data/minors.ts';
 import { ResolutionError } from '../errors.ts';
 
+/** Red Hat's name pattern (data/source-images.json): matches GA (RHEL-9.6.0_HVM_GA-…) and rebuild (RHEL-9.5.0_HVM-…) names. */
+export const defaultSourceAmiFilter = (rhel: number, arch: string): string =>
+  sourceImages.defaultNameFilter.replace('{rhel}', String(rhel)).replace('{arch}', arch);
+
 const describeImages = (input: DescribeImagesCommandInput) => new (ec2Sdk().DescribeImagesCommand)(input);
 
 export interface SourceAmiQuery {

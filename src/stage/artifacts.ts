@@ -3,6 +3,7 @@
 // (src/data/artifacts.ts), so a build with pull_cni_from_github=false finds everything in the mirror.
 import { artifactManifest, resolveArtifact, resolveArtifacts, type ManifestQuery, type Origin, type ResolvedArtifact } from '../data/artifacts.ts';
 import { regionFacts } from '../data/partitions.ts';
+import { PUBLIC_EKS_BUCKET } from '../layout.ts';
 
 export type { Origin, Verification } from '../data/artifacts.ts';
 
@@ -24,7 +25,7 @@ const sample = (q: Partial<ManifestQuery>): ManifestQuery => ({
   cniPluginVersion: 'v0.0.0',
   containerdVersion: '0.0.0',
   runcVersion: '0.0.0',
-  sourceBucket: { name: 'amazon-eks', region: 'us-west-2' },
+  sourceBucket: PUBLIC_EKS_BUCKET,
   ssmRegion: 'us-west-2',
   ...q,
 });

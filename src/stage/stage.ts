@@ -17,7 +17,7 @@ import { fmtBytes, fmtRate, Progress, table } from './progress.ts';
 import { withRetries, type RetryPolicy } from './retry.ts';
 import { readSmall, s3Source, type HttpClient, type Source } from './sources.ts';
 import { defaultUploadOptions, uploadFile, uploadSmall, type UploadOptions, type UploadOutcome } from './upload.ts';
-import type { LockedArtifact } from './lock.ts';
+import type { LockedArtifact } from '../lock/lock.ts';
 
 export interface StageDeps {
   /** Reads the source bucket(s), unsigned when in another partition than the mirror. */

@@ -1,9 +1,8 @@
 // Validate: the rendered template must be `packer fmt`-clean and pass `packer validate`.
 import { join } from 'node:path';
 import { TemplateError } from '../errors.ts';
+import { TEMPLATE_FILE } from '../layout.ts';
 import type { Runner } from '../process/run.ts';
-
-export const TEMPLATE_FILE = 'eks-worker.pkr.hcl';
 
 /**
  * Normalise layout with `packer fmt` (handlebars cannot align `=` signs). One call: fmt rewrites the file or fails

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigErrors, EXIT, UserError } from '../errors.ts';
-import { lockConflicts, lockedInputs, readLock, type LockedInputs } from '../stage/lock.ts';
+import { readLock } from '../lock/lock.ts';
+import { lockConflicts, lockedInputs, type LockedInputs } from '../lock/replay.ts';
 import { minorDefaults, minorOf } from '../data/minors.ts';
 import { parseArguments } from '../cli/arguments.ts';
 import type { BuildVariables, VariableName } from './declarations.ts';

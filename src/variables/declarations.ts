@@ -1,6 +1,7 @@
 // Every build variable, declared once. Adding a variable is one edit here (plus its use in the template or
 // a provisioner); the JSON schema, `name=value` parsing, the README table and the Packer variable blocks follow.
 import { ipvs } from '../data/catalog.ts';
+import { PUBLIC_EKS_BUCKET } from '../layout.ts';
 import { boolean, integer, list, string, type Declaration, type ValueOf } from './declare.ts';
 
 const AMI_ID = '^ami-([0-9a-f]{8}|[0-9a-f]{17})$';
@@ -26,14 +27,14 @@ export const declarations = {
   }),
   binary_bucket_name: string({
     group: 'Kubernetes',
-    default: 'amazon-eks',
+    default: PUBLIC_EKS_BUCKET.name,
     pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
     format: 'an S3 bucket name',
     description: 'Bucket holding the EKS binaries (the public `amazon-eks`, or your mirror made with `make stage`).',
   }),
   binary_bucket_region: string({
     group: 'Kubernetes',
-    default: 'us-west-2',
+    default: PUBLIC_EKS_BUCKET.region,
     format: 'an AWS region',
     description: 'Region of `binary_bucket_name`. Read unsigned when it is in another partition than the build.',
   }),

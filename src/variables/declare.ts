@@ -1,7 +1,7 @@
 // Builders for declaring build variables. A declaration is the single source of a variable's name, type,
 // default, description and allowed values; schema, CLI parsing, README table and Packer variables derive from it.
 
-export type Group = 'Kubernetes' | 'Source AMI' | 'Build instance' | 'Output AMI' | 'Image contents';
+export type Group = 'Kubernetes' | 'Source AMI' | 'Build instance' | 'Output AMI' | 'Image contents' | 'Staging';
 
 interface Common {
   description: string;

@@ -2,7 +2,7 @@
 // APIs (reached by the real AWS CLI through AWS_ENDPOINT_URL_EKS/_EC2), with systemctl and ctr stubbed. The node
 // is a real instance in moto (RunInstances), so DescribeInstances answers with its PrivateDnsName.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { mustCapture } from '../support/spawn.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -454,8 +454,5 @@ function creds(moto: Moto) {
 }
 
 function awsCli(moto: Moto, args: string[]): string {
-  return execFileSync('aws', ['--region', 'us-west-2', '--endpoint-url', moto.endpoint, '--output', 'json', ...args], {
-    env: { ...process.env, ...moto.env },
-    encoding: 'utf8',
-  });
+  return mustCapture('aws', ['--region', 'us-west-2', '--endpoint-url', moto.endpoint, '--output', 'json', ...args], { env: { ...process.env, ...moto.env } });
 }

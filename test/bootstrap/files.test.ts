@@ -1,6 +1,6 @@
 // Static checks of the files under rootfs/etc/eks that bootstrap.sh ships with.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { existsSync } from 'node:fs';
 import { repoPath } from '../../src/paths.ts';
 import { partitions } from '../../src/data/catalog.ts';
@@ -12,13 +12,13 @@ const BOOTSTRAP = repoPath('rootfs/etc/eks/bootstrap.sh');
 describe('rootfs/etc/eks', () => {
   it('bootstrap.sh is clean under shellcheck -S warning', () => {
     requireTool('shellcheck', 'linting bootstrap.sh');
-    const result = spawnSync('shellcheck', ['-S', 'warning', BOOTSTRAP], { encoding: 'utf8' });
+    const result = capture('shellcheck', ['-S', 'warning', BOOTSTRAP]);
     expect(result.status, result.stdout).to.equal(0);
   });
 
   it('bootstrap.sh is formatted (shfmt -i 2 -ci)', () => {
     requireTool('shfmt', 'checking the format of bootstrap.sh');
-    const result = spawnSync('shfmt', ['-d', '-i', '2', '-ci', BOOTSTRAP], { encoding: 'utf8' });
+    const result = capture('shfmt', ['-d', '-i', '2', '-ci', BOOTSTRAP]);
     expect(result.status, result.stdout).to.equal(0);
   });
 

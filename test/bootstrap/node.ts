@@ -5,7 +5,7 @@
 //   - stubs on PATH for systemctl (records argv) and a recording wrapper around the real AWS CLI;
 //   - a ctr stand-in with an image store (containerd cannot run here): `images ls`, `pull`, `import` and `label`
 //     act on a list of references; an "export" it imports is a text file naming the references it holds.
-import { spawn, spawnSync } from 'node:child_process';
+import { captureAsync, capture } from '../support/spawn.ts';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -164,7 +164,7 @@ export function requireNodeSandbox(): void {
   if (process.getuid?.() !== 0) throw new Error('the bootstrap tests need root (mount namespaces and overlayfs)');
 }
 
-const realAws = (): string => spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
+const realAws = (): string => capture('sh', ['-c', 'command -v aws']).stdout.trim();
 
 export function runBootstrap(args: string[], options: NodeOptions): Promise<NodeResult> {
   return runOnNode(['bash', '/etc/eks/bootstrap.sh', ...args], options);
@@ -209,26 +209,16 @@ export async function runOnNode(argv: string[], options: NodeOptions): Promise<N
     const mounts = ['etc', 'var']
       .map((d) => `mount -t overlay overlay -o lowerdir=/${d},upperdir=${upper(d)},workdir=${join(root, 'work', d)} /${d}`)
       .join(' && ');
-    const child = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'bash', '-c', `${mounts} && exec "$@"`, 'node', ...argv],
-      {
-        env: {
-          PATH: `${bin}:${process.env.PATH}`,
-          HOME: process.env.HOME ?? '/root',
-          LANG: 'C.UTF-8',
-          IMDS_ENDPOINT: options.imds.endpoint,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          ...options.env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const { status, stdout, stderr } = await captureAsync('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', `${mounts} && exec "$@"`, 'node', ...argv], {
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: process.env.HOME ?? '/root',
+        LANG: 'C.UTF-8',
+        IMDS_ENDPOINT: options.imds.endpoint,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...options.env,
       },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    });
 
     const lines = (name: string) => (existsSync(join(root, name)) ? readFileSync(join(root, name), 'utf8').trim().split('\n') : []);
     const files = new Map<string, Buffer>();
@@ -257,6 +247,6 @@ export async function runOnNode(argv: string[], options: NodeOptions): Promise<N
 }
 
 function listFiles(dir: string): string[] {
-  const out = spawnSync('find', [dir, '-type', 'f', '-printf', '%P\\n'], { encoding: 'utf8' });
+  const out = capture('find', [dir, '-type', 'f', '-printf', '%P\\n']);
   return out.stdout.split('\n').filter(Boolean);
 }

@@ -5,7 +5,7 @@
 // the SAME kubelet configuration, kubeconfig, kubelet drop-in and containerd drop-in as bootstrap.sh given the
 // equivalent options. Bad documents fail with a message naming the problem, before anything is written.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { karpenterUserData } from '../../src/lifecycle/nodegroup.ts';
@@ -333,12 +333,12 @@ spec:
 
 describe('NodeConfig files in the image', () => {
   it("nodeconfig.py parses as Python 3.6 (RHEL 8's platform-python) and the launcher is shellcheck/shfmt clean", () => {
-    const check = spawnSync('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 6))', repoPath('rootfs/etc/eks/nodeconfig.py')], { encoding: 'utf8' });
+    const check = capture('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 6))', repoPath('rootfs/etc/eks/nodeconfig.py')]);
     expect(check.status, check.stderr).to.equal(0);
     requireTool('shellcheck', 'linting the eks-nodeconfig launcher');
     requireTool('shfmt', 'checking the format of the eks-nodeconfig launcher');
-    expect(spawnSync('shellcheck', ['-S', 'warning', LAUNCHER], { encoding: 'utf8' }).status).to.equal(0);
-    expect(spawnSync('shfmt', ['-d', '-i', '2', '-ci', LAUNCHER], { encoding: 'utf8' }).status).to.equal(0);
+    expect(capture('shellcheck', ['-S', 'warning', LAUNCHER]).status).to.equal(0);
+    expect(capture('shfmt', ['-d', '-i', '2', '-ci', LAUNCHER]).status).to.equal(0);
   });
 
   it('eks-nodeconfig.service runs after the network is online and before the kubelet, at every boot', () => {

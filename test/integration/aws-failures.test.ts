@@ -5,12 +5,12 @@ import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture, entryScript } from '../support/spawn.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ec2Client } from '../../src/aws/clients.ts';
+import { ec2Client, type AwsConnection } from '../../src/aws/clients.ts';
 import { describeAwsFailure } from '../../src/aws/failures.ts';
 import { EXIT } from '../../src/errors.ts';
 import { repoPath } from '../../src/paths.ts';
@@ -27,8 +27,7 @@ function bareEnvironment(home: string, extra: Record<string, string> = {}): Node
 }
 
 function build(words: string[], env: NodeJS.ProcessEnv) {
-  const result = spawnSync(repoPath('node_modules', '.bin', 'tsx'), [repoPath('scripts', 'build.ts'), ...words], { cwd: repoPath(), env, encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
+  return capture(...entryScript('build', words), { cwd: repoPath(), env, timeout: 120_000 });
 }
 
 const noStackTrace = (text: string) => expect(text).not.to.match(/^\s+at .+:\d+:\d+\)?$/m);
@@ -102,7 +101,7 @@ describe('AWS failures: a sentence and exit code 7, no stack trace', function ()
   describe('answers moto cannot give (a stand-in EC2 endpoint, the real SDK client)', () => {
     let server: Server;
     let answer = { status: 400, code: 'ExpiredToken', message: 'The security token included in the request is expired' };
-    let saved: NodeJS.ProcessEnv;
+    let connection: AwsConnection;
     before(async () => {
       server = createServer((req, res) => {
         req.resume();
@@ -113,20 +112,18 @@ describe('AWS failures: a sentence and exit code 7, no stack trace', function ()
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const port = (server.address() as { port: number }).port;
-      saved = { ...process.env };
-      Object.assign(process.env, FAKE_CREDENTIALS, { AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: '2' });
+      connection = { endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY } };
     });
     after(() => {
-      process.env = saved;
       server.close();
     });
 
     const failure = async () => {
-      const client = ec2Client('ap-east-1');
+      const client = ec2Client('ap-east-1', connection);
       try {
         await client.send(new DescribeImagesCommand({ ImageIds: ['ami-0123456789abcdef0'] }));
       } catch (error) {
-        return describeAwsFailure(error, process.env);
+        return describeAwsFailure(error, {});
       } finally {
         client.destroy();
       }

@@ -6,17 +6,15 @@ import { EXIT, ResolutionError } from '../../src/errors.ts';
 import { resolveKubernetes } from '../../src/resolve/resolve.ts';
 import { configure } from '../../src/variables/configure.ts';
 import { createBucket, historyObjects, putObjects } from '../support/bucket.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
+import { useEmulator } from '../support/emulated-aws.ts';
+import { startMoto } from '../support/moto.ts';
 
 describe('Kubernetes version discovery (moto S3)', function () {
   this.timeout(120_000);
-  let moto: Moto;
-  const saved = { ...process.env };
-
-  before(async () => {
-    moto = await startMoto();
-    Object.assign(process.env, moto.env);
-    const s3 = s3Client('us-west-2');
+  // The code under test finds the emulator through the SDK's standard variables, which useEmulator sets.
+  useEmulator(async () => {
+    const moto = await startMoto();
+    const s3 = s3Client('us-west-2', { connection: moto.connection });
     // The published history, full key sets for 1.28 and 1.29.
     await createBucket(s3, 'amazon-eks');
     await putObjects(s3, 'amazon-eks', historyObjects({ fullMinors: ['1.28', '1.29'] }));
@@ -34,11 +32,7 @@ describe('Kubernetes version discovery (moto S3)', function () {
         shapes: { '1.29.15/2099-03-09': 'windows-only', '1.29.15/2099-03-05': 'no-checksum', '1.29.15/2099-03-01': 'no-arm64-kubelet' },
       }),
     );
-  });
-
-  after(async () => {
-    process.env = saved;
-    await moto?.stop();
+    return moto;
   });
 
   async function find(query: Partial<KubernetesBuildQuery>, counter: RequestCounter = { requests: 0, bytes: 0 }) {

@@ -21,15 +21,9 @@ describe('the EKS of late 2026 through make … dry_run=true (moto + real packer
     requireTool('packer', 'validating rendered templates');
     requireTool('make', 'the user-facing commands');
     moto = await startMoto({ amis: currentRedHatCatalog() });
-    const saved = { ...process.env };
-    Object.assign(process.env, moto.env);
-    try {
-      const s3 = s3Client('us-west-2');
-      await createBucket(s3, 'amazon-eks');
-      await putObjects(s3, 'amazon-eks', historyObjects({ fullMinors: ['1.35', '1.36'] }));
-    } finally {
-      process.env = saved;
-    }
+    const s3 = s3Client('us-west-2', { connection: moto.connection });
+    await createBucket(s3, 'amazon-eks');
+    await putObjects(s3, 'amazon-eks', historyObjects({ fullMinors: ['1.35', '1.36'] }));
   });
   after(async () => moto?.stop());
 

@@ -2,28 +2,20 @@
 import { expect } from 'chai';
 import { ec2Client, s3Client } from '../../src/aws/clients.ts';
 import { ResolutionError } from '../../src/errors.ts';
-import { defaultSourceAmiFilter } from '../../src/plan/plan.ts';
 import { resolveSourceAmi } from '../../src/resolve/resolve.ts';
-import { findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
+import { defaultSourceAmiFilter, findSourceAmi, type SourceAmiQuery } from '../../src/resolve/source-ami.ts';
 import { configure } from '../../src/variables/configure.ts';
 import { currentRedHatCatalog, CUSTOMER, image, RED_HAT, RED_HAT_CN, RED_HAT_GOV } from '../support/images.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
+import { useEmulator } from '../support/emulated-aws.ts';
+import { startMoto } from '../support/moto.ts';
 
 describe('source AMI lookup (moto EC2)', function () {
   this.timeout(60_000);
-  let moto: Moto;
-  const saved = { ...process.env };
   const stig = image('RHEL9_STIG_BASE_2023-04-14', CUSTOMER, '2023-04-15');
   const nvme = { ...image('RHEL-9.6.0_HVM-20250601-x86_64-1-Hourly2-GP3', '999999999999', '2025-06-01'), root_device_name: '/dev/xvda' };
 
-  before(async () => {
-    moto = await startMoto({ amis: [...currentRedHatCatalog(), ...currentRedHatCatalog(RED_HAT_GOV), ...currentRedHatCatalog(RED_HAT_CN), stig, nvme] });
-    Object.assign(process.env, moto.env);
-  });
-  after(async () => {
-    process.env = saved;
-    await moto?.stop();
-  });
+  // The code under test finds the emulator through the SDK's standard variables, which useEmulator sets.
+  useEmulator(() => startMoto({ amis: [...currentRedHatCatalog(), ...currentRedHatCatalog(RED_HAT_GOV), ...currentRedHatCatalog(RED_HAT_CN), stig, nvme] }));
 
   const find = (query: Partial<SourceAmiQuery>) =>
     findSourceAmi(ec2Client('us-west-2'), { region: 'us-west-2', owners: [RED_HAT], nameFilter: 'RHEL-9.*_HVM-*-x86_64-*', arch: 'x86_64', ...query });

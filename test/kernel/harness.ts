@@ -1,6 +1,6 @@
 // Boots Debian's kernel under qemu (TCG) with a small initramfs that loads a list of kernel modules and
 // creates one IPVS virtual service per scheduler, then reads the verdict from the serial console.
-import { spawn, spawnSync } from 'node:child_process';
+import { capture, captureAsync } from '../support/spawn.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -93,7 +93,7 @@ export function initramfsFor(kernel: Kernel, list: IpvsList): { path: string; ca
     .slice(0, 16);
   const path = join(cacheDir, `${kernel.release}-${key}.cpio.gz`);
   if (existsSync(path)) return { path, cached: true };
-  const build = spawnSync('bash', [buildScript], {
+  const build = capture('bash', [buildScript], {
     env: {
       ...process.env,
       KVER: kernel.release,
@@ -103,11 +103,10 @@ export function initramfsFor(kernel: Kernel, list: IpvsList): { path: string; ca
       GUEST_INIT: guestInit,
       OUT: path,
     },
-    encoding: 'utf8',
     timeout: 120_000,
   });
   if (build.status !== 0) {
-    throw new Error(`build-initramfs.sh failed (${build.status ?? build.signal}):\n${build.stderr}${build.error ?? ''}`);
+    throw new Error(`build-initramfs.sh failed (${build.status}):\n${build.stderr}`);
   }
   return { path, cached: false };
 }
@@ -141,27 +140,8 @@ export async function runIpvsList(list: IpvsList, options: { kernel?: Kernel; ti
 const afterMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 async function runWithDeadline(command: string, args: string[], deadline: Promise<void>): Promise<{ output: string; timedOut: boolean }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let timedOut = false;
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    let closed = false;
-    void deadline.then(() => {
-      if (closed) return;
-      timedOut = true;
-      child.kill('SIGKILL');
-    });
-    child.once('error', (error) => {
-      closed = true;
-      reject(error);
-    });
-    child.once('close', () => {
-      closed = true;
-      resolvePromise({ output, timedOut });
-    });
-  });
+  const result = await captureAsync(command, args, { stop: deadline });
+  return { output: result.output, timedOut: result.stopped };
 }
 
 const underscore = (name: string) => name.replaceAll('-', '_');

@@ -3,15 +3,15 @@
 // apply=true creates the stack in moto (its launch template for real; moto has no AWS::EKS::Nodegroup) or runs
 // eksctl through the Runner.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CreateTagsCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { parse } from 'yaml';
-import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
+import { lifecycleClients, type LifecycleClients } from '../../src/aws/lifecycle-clients.ts';
 import { runNodegroupCommand } from '../../src/lifecycle/nodegroup-command.ts';
 import { repoPath } from '../../src/paths.ts';
 import type { Runner } from '../../src/process/run.ts';
+import { capture } from '../support/spawn.ts';
 import { buildTags, runScript, useMoto } from './support.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/eks-node';
@@ -47,9 +47,9 @@ function checkCloudFormation(doc: Record<string, unknown>): string[] {
  *  splits them (cluster name, then option/value pairs), every option one bootstrap.sh documents. */
 function checkBootstrapLine(script: string): { line: string; args: string[] } {
   expect(script.startsWith('#!/bin/bash\n')).to.equal(true);
-  expect(spawnSync('bash', ['-n'], { input: script }).status).to.equal(0);
+  expect(capture('bash', ['-n'], { input: script }).status).to.equal(0);
   const line = script.split('\n').find((l) => l.startsWith('/etc/eks/bootstrap.sh '))!;
-  const split = spawnSync('bash', ['-c', `set -- ${line.slice('/etc/eks/bootstrap.sh '.length)}; printf '%s\\0' "$@"`], { encoding: 'utf8' });
+  const split = capture('bash', ['-c', `set -- ${line.slice('/etc/eks/bootstrap.sh '.length)}; printf '%s\\0' "$@"`]);
   const args = split.stdout.split('\0').slice(0, -1);
   const usage = readFileSync(repoPath('rootfs/etc/eks/bootstrap.sh'), 'utf8');
   for (let i = 1; i < args.length; i += 2) {
@@ -152,7 +152,7 @@ describe('lifecycle: make nodegroup (moto)', function () {
     // bootstrap.sh call a node group's user data makes (test/bootstrap/nodeconfig.test.ts boots it for real).
     const file = repoPath(OUT, 'karpenter-user-data');
     writeFileSync(file, spec.userData);
-    const read = spawnSync('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run'], { encoding: 'utf8' });
+    const read = capture('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run']);
     expect(read.status, read.stderr).to.equal(0);
     const plan = JSON.parse(read.stdout);
     expect(plan.bootstrap.slice(0, 7)).to.deep.equal(['prod', '--apiserver-endpoint', endpoint, '--b64-cluster-ca', ca, '--service-ipv4-cidr', '172.20.0.0/16']);
@@ -171,7 +171,7 @@ describe('lifecycle: make nodegroup (moto)', function () {
     expect(spec.blockDeviceMappings[0].deviceName).to.equal('/dev/xvda');
     const file = repoPath(OUT, 'arm-user-data');
     writeFileSync(file, spec.userData);
-    const plan = JSON.parse(spawnSync('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run'], { encoding: 'utf8' }).stdout);
+    const plan = JSON.parse(capture('python3', [repoPath('rootfs/etc/eks/nodeconfig.py'), '--user-data', file, '--dry-run']).stdout);
     expect(plan.bootstrap).to.include.members(['--kubelet-extra-args', '--node-labels=tier=ipvs']);
   });
 

@@ -7,7 +7,7 @@ import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, Descri
 import { CreateClusterCommand, CreateNodegroupCommand } from '@aws-sdk/client-eks';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { lifecycleClients, type LifecycleClients } from '../../src/lifecycle/aws.ts';
+import { lifecycleClients, type LifecycleClients } from '../../src/aws/lifecycle-clients.ts';
 import { checkPrefix, imageIdParameter, publishedImageIds, publishImageParameters } from '../../src/lifecycle/ssm.ts';
 import { applySweep } from '../../src/lifecycle/sweep-apply.ts';
 import { gatherInventory } from '../../src/lifecycle/sweep-inventory.ts';
@@ -163,7 +163,7 @@ describe('lifecycle: the sweep fails closed on an unreadable resolve:ssm: parame
     await admin.ssm(WEST).send(new PutParameterCommand({ Name: '/team/secret/image', Value: old, Type: 'String' }));
     await admin.ec2(WEST).send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'private', LaunchTemplateData: { ImageId: 'resolve:ssm:/team/secret/image' } }));
     const endpoint = handle.moto!.endpoint;
-    const config = { region: WEST, endpoint, credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID!, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY! } };
+    const config = { region: WEST, ...handle.moto!.connection };
     const iam = new IAMClient(config);
     await iam.send(new CreateUserCommand({ UserName: 'sweeper' }));
     const policy = {
@@ -179,9 +179,8 @@ describe('lifecycle: the sweep fails closed on an unreadable resolve:ssm: parame
     iam.destroy();
     // From here on moto checks every request's signature and the caller's permissions.
     expect((await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' })).status).to.equal(200);
-    process.env.AWS_ACCESS_KEY_ID = key.AccessKeyId!;
-    process.env.AWS_SECRET_ACCESS_KEY = key.SecretAccessKey!;
-    sweeper = lifecycleClients();
+    // The sweeping identity's own credentials, handed to its clients (the environment keeps the emulator's).
+    sweeper = lifecycleClients({ endpoint, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });
   });
 
   it('keeps every image of the region, naming the parameter and the error, instead of treating it as unreferenced', async () => {

@@ -1,9 +1,9 @@
 // Shared by the lifecycle tests: a moto_server whose endpoint the AWS SDK (and our scripts) use for the duration
 // of a describe block, and helpers to seed images the way a build leaves them (tagged, copied to regions).
-import { spawn, spawnSync } from 'node:child_process';
 import { CreateTagsCommand, RegisterImageCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { repoPath } from '../../src/paths.ts';
 import { useEmulator, type MotoHandle } from '../support/emulated-aws.ts';
+import { capture, captureAsync, entryScript, type Captured } from '../support/spawn.ts';
 import { startMoto, type CatalogImage } from '../support/moto.ts';
 
 export type { MotoHandle };
@@ -41,35 +41,16 @@ export async function registerTaggedImage(ec2: EC2Client, name: string, tags: Re
   return id;
 }
 
-export interface ScriptResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
+export type ScriptResult = Captured;
+
+const scriptEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 
 /** Run an entry script the way make does (tsx scripts/<name>.ts words…). */
 export function runScript(name: string, words: string[], env: NodeJS.ProcessEnv = process.env): ScriptResult {
-  const result = spawnSync(repoPath('node_modules', '.bin', 'tsx'), [repoPath('scripts', `${name}.ts`), ...words], {
-    cwd: repoPath(),
-    env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  return capture(...entryScript(name, words), { cwd: repoPath(), env: scriptEnv(env), timeout: 120_000 });
 }
 
 /** As runScript, without blocking the event loop (for tests whose stand-in servers live in this process). */
 export function runScriptAsync(name: string, words: string[], env: NodeJS.ProcessEnv = process.env): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(repoPath('node_modules', '.bin', 'tsx'), [repoPath('scripts', `${name}.ts`), ...words], {
-      cwd: repoPath(),
-      env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
+  return captureAsync(...entryScript(name, words), { cwd: repoPath(), env: scriptEnv(env) });
 }

@@ -7,7 +7,7 @@
 // Binaries are small shell scripts printing the version the real ones print; tarballs are shaped like the
 // real releases (containerd: bin/…, CNI: ./<plugin>); checksum files use each project's real format.
 // Signatures come from a throw-away GnuPG key that replaces the committed public keys in $WORK_DIR/lib/keys.
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -39,7 +39,7 @@ export const AWSCLI_IP = '127.77.0.1';
 export const IPVS_MODULES = 'ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_sh ip_vs_dh ip_vs_sed ip_vs_nq ip_vs_mh nf_conntrack';
 
 function must(command: string, args: string[], env?: NodeJS.ProcessEnv): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env });
+  const result = capture(command, args, { env: env ?? process.env });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
@@ -176,7 +176,7 @@ function buildArtifacts(dir: string, sign: (file: string) => void): string {
   ].join('\n')), 0o755);
   const zip = join(www, 'awscli', 'awscli-exe-linux-x86_64.zip');
   mkdirSync(dirname(zip), { recursive: true });
-  spawnSync('zip', ['-qr', zip, 'aws'], { cwd: cli });
+  capture('zip', ['-qr', zip, 'aws'], { cwd: cli });
   if (!existsSync(zip)) throw new Error('zip failed to build the AWS CLI stand-in');
   sign(zip);
 
@@ -216,7 +216,7 @@ async function start(): Promise<Fixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'eks-artifacts-'));
   // Whatever happens to the run: stop the signer's gpg-agent and remove the artifacts.
   process.once('exit', () => {
-    spawnSync('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'all']);
+    capture('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'all']);
     rmSync(dir, { recursive: true, force: true });
   });
   const signer = buildSigner(dir);

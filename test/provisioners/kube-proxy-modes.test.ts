@@ -3,7 +3,7 @@
 // unpacked into the root) on the host's kernel. Stubbed only to show the failures RHEL 8 would give: `uname -r`
 // answering RHEL 8's 4.18 kernel, and an nft answering RHEL 8's 0.9.3.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ function nftDebs(): string[] {
   if (debs().length < NFT_PACKAGES.length) {
     requireTool('apt-get', "downloading Debian's nftables for the nftables readiness check");
     mkdirSync(DEB_CACHE, { recursive: true });
-    const got = spawnSync('apt-get', ['download', ...NFT_PACKAGES], { cwd: DEB_CACHE, encoding: 'utf8' });
+    const got = capture('apt-get', ['download', ...NFT_PACKAGES], { cwd: DEB_CACHE });
     if (got.status !== 0) throw new Error(`apt-get download ${NFT_PACKAGES.join(' ')} failed: ${got.stderr}`);
   }
   return debs().map((f) => join(DEB_CACHE, f));
@@ -57,7 +57,7 @@ describe('provisioners: kube-proxy mode readiness (validate.sh)', function () {
     const unpacked = mkdtempSync(join(tmpdir(), 'nftables-deb-'));
     try {
       for (const deb of debs) {
-        const r = spawnSync('dpkg-deb', ['-x', deb, unpacked], { encoding: 'utf8' });
+        const r = capture('dpkg-deb', ['-x', deb, unpacked]);
         expect(r.status, r.stderr).to.equal(0);
       }
       cpSync(join(unpacked, 'usr'), sb.path('/usr'), { recursive: true });

@@ -1,7 +1,7 @@
 // Static checks of provisioners/ and rootfs/: shellcheck -S warning and shfmt -i 2 -ci (Debian's
 // shellcheck 0.9 and shfmt 3.6, real tools), script conventions, the step list, the committed public keys.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO } from '../support/sandbox.ts';
@@ -18,13 +18,13 @@ describe('provisioners: lint and conventions', function () {
 
   it('is clean under shellcheck -S warning', () => {
     requireTool('shellcheck', 'linting provisioners/');
-    const result = spawnSync('shellcheck', ['-S', 'warning', ...scripts, ...libs], { cwd: provisioners, encoding: 'utf8' });
+    const result = capture('shellcheck', ['-S', 'warning', ...scripts, ...libs], { cwd: provisioners });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
   });
 
   it('is formatted (shfmt -d -i 2 -ci)', () => {
     requireTool('shfmt', 'checking the format of provisioners/');
-    const result = spawnSync('shfmt', ['-d', '-i', '2', '-ci', 'provisioners/'], { cwd: REPO, encoding: 'utf8' });
+    const result = capture('shfmt', ['-d', '-i', '2', '-ci', 'provisioners/'], { cwd: REPO });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
   });
 
@@ -70,7 +70,7 @@ describe('provisioners: lint and conventions', function () {
   it('the committed public keys are the published AWS CLI and SSM agent keys', () => {
     requireTool('gpg', 'reading the committed public keys');
     const fingerprint = (file: string) => {
-      const out = spawnSync('gpg', ['--batch', '--with-colons', '--show-keys', join(provisioners, 'lib', 'keys', file)], { encoding: 'utf8' }).stdout;
+      const out = capture('gpg', ['--batch', '--with-colons', '--show-keys', join(provisioners, 'lib', 'keys', file)]).stdout;
       return out.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
     };
     expect(fingerprint('aws-cli-v2.asc')).to.equal('FB5DB77FD5C118B80511ADA8A6310ACC4672475C');

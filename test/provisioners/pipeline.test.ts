@@ -131,7 +131,7 @@ describe('provisioners: the whole build in order, inventory, cleanup, validate',
   });
 
   it('validate fails when the pause image is missing from containerd\'s store or not pinned', async () => {
-    const ctr = (args: string) => sb.exec(['bash', '-c', `/usr/bin/containerd & for i in $(seq 50); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done; ${args}`]);
+    const ctr = (args: string) => sb.withContainerd(args);
     const pause = env.PAUSE_IMAGE;
     expect((await ctr(`ctr -n k8s.io images rm ${pause}`)).status).to.equal(0);
     const missing = await sb.runStep('validate.sh', env);

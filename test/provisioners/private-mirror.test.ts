@@ -7,14 +7,14 @@ import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/cli
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { s3Client } from '../../src/aws/clients.ts';
 import { repoPath } from '../../src/paths.ts';
-import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 import { requireTool } from '../support/tools.ts';
 import { contractEnv, sandboxSuite } from './fixtures.ts';
 
@@ -74,16 +74,14 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   let imds: MetadataStandIn;
   let reader: RoleCredentials;
   let outsider: RoleCredentials;
-  const saved = { ...process.env };
 
   before(async () => {
     requireTool('python3', 'signing S3 requests on the instance (provisioners/lib/s3-get.py)');
     moto = await startMoto();
-    Object.assign(process.env, moto.env);
-    const config = { region: 'us-west-2', endpoint: moto.endpoint, credentials: { accessKeyId: FAKE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_CREDENTIALS.AWS_SECRET_ACCESS_KEY } };
+    const config = { region: 'us-west-2', ...moto.connection };
     const iam = new IAMClient(config);
     const sts = new STSClient(config);
-    const s3 = s3Client('us-west-2');
+    const s3 = s3Client('us-west-2', { connection: moto.connection });
     // Set up while moto still accepts anything: a private bucket with the staged installer, a role that may
     // read it, a role that may not; then each role's temporary credentials, as an instance profile has.
     await s3.send(new CreateBucketCommand({ Bucket: MIRROR, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
@@ -107,7 +105,6 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   });
 
   after(async () => {
-    process.env = saved;
     await imds?.stop();
     await moto?.stop();
   });
@@ -130,7 +127,7 @@ describe('provisioners: a private mirror read with the instance role (moto with 
       '           datetime.datetime(2013, 5, 24, tzinfo=datetime.timezone.utc), {"Range": "bytes=0-9"}, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")',
       'print(h["authorization"])',
     ].join('\n');
-    const signed = spawnSync('python3', ['-c', program, repoPath('provisioners', 'lib', 's3-get.py')], { encoding: 'utf8' });
+    const signed = capture('python3', ['-c', program, repoPath('provisioners', 'lib', 's3-get.py')]);
     expect(signed.status, signed.stderr).to.equal(0);
     expect(signed.stdout.trim()).to.equal(
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, ' +
@@ -139,7 +136,7 @@ describe('provisioners: a private mirror read with the instance role (moto with 
   });
 
   it('refuses anonymous reads (the mirror really is private)', () => {
-    const anonymous = spawnSync('curl', ['--silent', '--output', '/dev/null', '--write-out', '%{http_code}', `${moto.endpoint}/${MIRROR}/awscli/${ASSET}`], { encoding: 'utf8' });
+    const anonymous = capture('curl', ['--silent', '--output', '/dev/null', '--write-out', '%{http_code}', `${moto.endpoint}/${MIRROR}/awscli/${ASSET}`]);
     expect(anonymous.stdout).to.match(/^4[0-9][0-9]$|^5[0-9][0-9]$/);
   });
 

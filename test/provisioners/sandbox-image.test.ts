@@ -14,11 +14,9 @@ const PAUSE = '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10';
 const GOV_PAUSE = '013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.10';
 const ARCHIVE = '/etc/eks/pause-image.tar';
 
-/** Runs ctr against a containerd started for this command only (each sandbox command is its own PID namespace). */
+/** Runs ctr against a containerd started for this command only (Sandbox.withContainerd). */
 async function withContainerd(sb: Sandbox, ctrArgs: string): Promise<string> {
-  const script = `/usr/bin/containerd & for i in $(seq 50); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done; ${ctrArgs}`;
-  const result = await sb.exec(['bash', '-c', script]);
-  return result.output;
+  return (await sb.withContainerd(ctrArgs)).output;
 }
 
 describe('provisioners: the pause image pinned in containerd\'s store (sandbox-image.sh)', function () {

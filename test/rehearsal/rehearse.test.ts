@@ -3,7 +3,7 @@
 // the container, and only there: dnf/rpm, semanage/restorecon/matchpathcon, grubby, modprobe/lsmod,
 // update-crypto-policies (rehearsal/stubs/, each recording its calls).
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { capture, captureAsync } from '../support/spawn.ts';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +22,12 @@ function planDirFrom(output: string, root = repoPath()): string {
 
 function leftovers(pid: number): string[] {
   const found: string[] = [];
-  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  const netns = capture('ip', ['netns', 'list']).stdout;
   if (netns.includes(`eks-rehearsal-${pid}`)) found.push(`network namespace eks-rehearsal-${pid}`);
   const mounts = readFileSync('/proc/mounts', 'utf8');
   if (mounts.includes(`.rehearsal-${pid}`)) found.push('a mount under the rehearsal directory');
   if (existsSync(repoPath('build', `.rehearsal-${pid}`))) found.push('the rehearsal working directory');
-  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
+  const ps = capture('ps', ['-eo', 'pid,args']).stdout;
   for (const line of ps.split('\n')) {
     if (line.includes(`.rehearsal-${pid}`) || line.includes(`eks-rehearsal-${pid}`)) found.push(`process: ${line.trim()}`);
   }
@@ -89,7 +89,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     });
 
     it('installs a verified kubelet (disabled until bootstrap), bootstrap.sh and the max-pods table', () => {
-      expect(spawnSync(join(root, 'usr/bin/kubelet'), ['--version'], { encoding: 'utf8' }).stdout.trim()).to.equal('Kubernetes v1.28.2');
+      expect(capture(join(root, 'usr/bin/kubelet'), ['--version']).stdout.trim()).to.equal('Kubernetes v1.28.2');
       expect(output).to.match(/verified kubelet \(sha256 [0-9a-f]{64}\)/);
       expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/kubelet.service'))).to.equal(false);
       expect(existsSync(join(root, 'etc/eks/bootstrap.sh'))).to.equal(true);
@@ -276,7 +276,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       for (const shared of ['node_modules', '.cache']) symlinkSync(repoPath(shared), join(copy, shared));
       const step = join(copy, 'provisioners', 'cni-plugins.sh');
       writeFileSync(step, readFileSync(step, 'utf8').replace('begin_step cni-plugins', 'begin_step cni-plugins\ndie "simulated failure"'));
-      const result = spawnSync('make', ['--no-print-directory', 'rehearse', '1.28'], { cwd: copy, encoding: 'utf8', timeout: 300_000 });
+      const result = capture('make', ['--no-print-directory', 'rehearse', '1.28'], { cwd: copy, timeout: 300_000 });
       const output = result.stdout + result.stderr;
       expect(result.status, output.slice(-3000)).to.not.equal(0);
       expect(output).to.contain('packer build failed with exit code 1 in step cni-plugins.sh');
@@ -290,18 +290,28 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
 
   it('Ctrl-C during packer build stops Packer, the target and the emulator, leaving no process or mount behind', async () => {
     // Its own process group, signalled as a whole, as a terminal's Ctrl-C would be.
-    const child = spawn(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.28'], { cwd: repoPath(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const seen = (text: string) => output.includes(text);
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-    const deadline = Date.now() + 240_000;
-    while (!seen('Provisioning with shell script') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    // A latch: resolved by the output that shows Packer provisioning, not by polling it.
+    let provisioning!: () => void;
+    const provisioningSeen = new Promise<void>((resolve) => (provisioning = resolve));
+    let pid = 0;
+    const run = captureAsync(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.28'], {
+      cwd: repoPath(),
+      detached: true,
+      onStart: (started) => (pid = started),
+      onOutput: (all) => {
+        output = all;
+        if (seen('Provisioning with shell script')) provisioning();
+      },
+    });
+    const exited = run.then((result) => result.status);
+    // Whichever comes first: provisioning, or the rehearsal ending before it (a failure). Mocha's timeout guards a hang.
+    await Promise.race([provisioningSeen, exited]);
     expect(seen('Provisioning with shell script'), output.slice(-2000)).to.equal(true);
     // The node process behind tsx is the one that owns the rehearsal; signal the whole group as a terminal would.
     const rehearsalPid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);
-    process.kill(-child.pid!, 'SIGINT');
+    process.kill(-pid, 'SIGINT');
     const code = await exited;
     expect(code, output.slice(-2000)).to.not.equal(0);
     expect(output).to.contain('Terminating the source AWS instance');

@@ -4,20 +4,20 @@ import { AbortMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, De
 import { expect } from 'chai';
 import { runPipeline } from '../../src/pipeline.ts';
 import { processRunner } from '../../src/process/run.ts';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ec2Client, s3Client } from '../../src/aws/clients.ts';
-import { repoRoot } from '../../src/paths.ts';
-import { readLock, lockedInputs } from '../../src/stage/lock.ts';
+import { ec2Client, s3Client, type AwsConnection } from '../../src/aws/clients.ts';
+import { readLock } from '../../src/lock/lock.ts';
+import { lockedInputs } from '../../src/lock/replay.ts';
 import { runStage, type StageRunDeps, type StageRunResult } from '../../src/stage/run.ts';
-import { redHatCatalog, RED_HAT_GOV } from '../support/images.ts';
+import { redHatCatalog, RED_HAT_GOV } from '../../src/emulation/images.ts';
 import { FAKE_CREDENTIALS, startMoto, type Moto } from '../support/moto.ts';
+import { capture, captureAsync, entryScript, type Captured } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
 import { createSigner, type Signer } from '../../src/rehearse/signer.ts';
-import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from './fixture.ts';
-import { FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from './standins.ts';
+import { awsCliBase, publishRelease, RELEASE, trustedKeys, versionWords, type Published } from '../../src/emulation/release.ts';
+import { Barrier, FaultyProxy, GitHubStandIn, Inflight, randomBody, sha256, slowDown } from '../../src/emulation/upstream-standins.ts';
 
 const SOURCE = 'amazon-eks';
 const MIRROR = 'my-mirror';
@@ -36,14 +36,12 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   let keysDir: string;
   let keep: string;
   const inflight = new Inflight();
-  const saved = { ...process.env };
 
   before(async () => {
     moto = await startMoto({ amis: [...redHatCatalog(), ...redHatCatalog(RED_HAT_GOV)] });
     proxy = await FaultyProxy.start(moto.endpoint, inflight);
     gh = await GitHubStandIn.start({ inflight });
     for (const s of [proxy, gh]) s.countInflight = isArtifactBody;
-    Object.assign(process.env, moto.env, { AWS_ENDPOINT_URL_S3: proxy.endpoint });
     direct = new S3Client({
       region: 'us-west-2',
       endpoint: moto.endpoint,
@@ -66,14 +64,13 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     proxy.reset();
     gh.reset();
     gh.redirectHost = '';
-    gh.delayMs = proxy.delayMs = 0;
+    gh.barrier = proxy.barrier = undefined;
     await clearMirror();
   });
 
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
   after(async () => {
-    process.env = saved;
     direct?.destroy();
     await gh?.stop();
     await proxy?.stop();
@@ -96,17 +93,23 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     lines: string[];
   }
 
-  async function stage(extraWords: string[] = [], env: Record<string, string> = {}, extra: Partial<StageRunDeps> = {}): Promise<Outcome> {
+  /** The emulator, with S3 behind the fault-injecting proxy (or another endpoint), passed to the clients explicitly. */
+  const via = (endpoint: string): AwsConnection => ({ ...moto.connection, endpoint });
+  /** The stage options pointing at the stand-ins; words given later override them. */
+  const standInWords = () => [`github_base_url=${gh.endpoint}`, `awscli_base_url=${awsCliBase(gh)}`, `keys_dir=${keysDir}`, `cache_dir=${join(work, 'cache')}`, `lock_file=${join(work, 'build.lock.json')}`, 'progress_ms=0'];
+
+  /** `make stage` in process; `env` holds only what staging reads from the environment (GITHUB_TOKEN, AWS_CA_BUNDLE). */
+  async function stage(extraWords: string[] = [], env: Record<string, string> = {}, extra: Partial<StageRunDeps> = {}, s3Endpoint = proxy.endpoint): Promise<Outcome> {
     const logs: string[] = [];
     const lines: string[] = [];
     const out: Outcome = { logs, lines };
     try {
-      out.result = await runStage([...words, ...extraWords], {
-        env: { ...process.env, GITHUB_BASE_URL: gh.endpoint, AWSCLI_BASE_URL: awsCliBase(gh), STAGE_KEYS_DIR: keysDir, STAGE_CACHE_DIR: join(work, 'cache'), STAGE_LOCK_FILE: join(work, 'build.lock.json'), STAGE_PROGRESS_MS: '0', ...env },
+      out.result = await runStage([...words, ...standInWords(), ...extraWords], {
+        env,
         log: (l) => logs.push(l),
         write: (l) => lines.push(l),
-        s3: (region, unsigned) => s3Client(region, { unsigned }),
-        ec2: (region) => ec2Client(region),
+        s3: (region, unsigned) => s3Client(region, { unsigned, connection: via(s3Endpoint) }),
+        ec2: (region) => ec2Client(region, moto.connection),
         cwd: work,
         retry: { baseMs: 1, maxMs: 10 },
         ...extra,
@@ -184,8 +187,8 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     const run = (extra: string[]) =>
       runPipeline(['1.28', `lock=${result!.lockPath}`, 'dry_run=true', `ami_name=lock-replay-${process.pid}`, ...extra], {
         runner: processRunner,
-        clients: { s3: (region, unsigned) => s3Client(region, { unsigned }), ec2: (region) => ec2Client(region) },
-        env: process.env,
+        clients: { s3: (region, unsigned) => s3Client(region, { unsigned, connection: via(proxy.endpoint) }), ec2: (region) => ec2Client(region, moto.connection) },
+        env: { ...process.env, ...moto.env },
         log: (l) => lines.push(l),
       });
     const { plan, dir } = await run([]);
@@ -253,7 +256,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   it('an interrupted download resumes from where it stopped on the next run (Range), and arrives intact', async () => {
     const containerd = [...published.amd64.files.keys()].find((f) => f.startsWith('containerd-'))!;
     gh.fault(containerd, { kind: 'reset', after: 300_000 });
-    const first = await stage([], { STAGE_RETRIES: '1' });
+    const first = await stage(['retries=1']);
     expect(gh.pendingFaults()).to.equal(0);
     expect(first.error?.message).to.match(/containerd.*gave up after 1 attempt/s);
     expect(first.error?.exitCode).to.equal(6);
@@ -349,7 +352,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     gh.put(`${path}.sig`, readFileSync(`${newer}.sig`));
     try {
       await clearMirror();
-      const replay = await stage([`lock=${first.result!.lockPath}`], { STAGE_LOCK_FILE: join(work, 'replayed.lock.json') });
+      const replay = await stage([`lock=${first.result!.lockPath}`, `lock_file=${join(work, 'replayed.lock.json')}`]);
       expect(replay.error?.message).to.match(/awscli-exe-linux-x86_64\.zip: the lock file pins sha256 [0-9a-f]{64}, but .* now serves [0-9a-f]{64} \(validly signed: a newer release\)/);
       expect(await mirrorKeys()).to.not.include(path);
     } finally {
@@ -375,7 +378,7 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     gh.redirectHost = 'localhost';
     // The AWS CLI site on another host name (the same stand-in): outside GITHUB_BASE_URL, so no token.
     const awsCliElsewhere = awsCliBase(gh).replace('127.0.0.1', 'localhost');
-    const { error, result, logs, lines } = await stage([], { GITHUB_TOKEN: token, AWSCLI_BASE_URL: awsCliElsewhere });
+    const { error, result, logs, lines } = await stage([`awscli_base_url=${awsCliElsewhere}`], { GITHUB_TOKEN: token });
     expect(error, String(error?.message)).to.equal(undefined);
     const awsCli = gh.served.filter((s) => /^(objects\/)?awscli\//.test(s.path));
     expect(awsCli.length).to.be.greaterThan(0);
@@ -392,17 +395,18 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     await expectMirrorComplete();
   });
 
-  it('downloads in parallel, never more than STAGE_CONCURRENCY at once', async () => {
-    gh.delayMs = proxy.delayMs = 150;
-    inflight.max = 0;
-    const { error } = await stage([], { STAGE_CONCURRENCY: '2' });
-    expect(error, String(error?.message)).to.equal(undefined);
-    expect(inflight.max).to.equal(2);
-    rmSync(join(work, 'cache'), { recursive: true });
-    await clearMirror();
-    inflight.max = 0;
-    expect((await stage([], { STAGE_CONCURRENCY: '5' })).error).to.equal(undefined);
-    expect(inflight.max).to.be.within(3, 5);
+  it('downloads in parallel, never more than concurrency= at once', async () => {
+    // The first downloads are answered only once `concurrency` of them are out together (a latch, no delays):
+    // a stager that never gets there hangs until mocha's timeout; one that goes beyond shows in inflight.max.
+    for (const concurrency of [2, 5]) {
+      rmSync(join(work, 'cache'), { recursive: true, force: true });
+      await clearMirror();
+      inflight.max = 0;
+      gh.barrier = proxy.barrier = new Barrier(concurrency);
+      const { error } = await stage([`concurrency=${concurrency}`]);
+      expect(error, String(error?.message)).to.equal(undefined);
+      expect(inflight.max, `concurrency=${concurrency}`).to.equal(concurrency);
+    }
   });
 
   it('big artifacts go up as multipart uploads; a failed part aborts the upload and leaves no object', async () => {
@@ -434,11 +438,11 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
     expect(ok.result!.lock.kubernetes.version).to.equal('1.28.14');
   });
   it('GovCloud mirror: reads the commercial bucket unsigned, writes the mirror signed', async () => {
-    const gov = s3Client('us-gov-west-1');
+    const gov = s3Client('us-gov-west-1', { connection: via(proxy.endpoint) });
     try {
       await gov.send(new CreateBucketCommand({ Bucket: 'gov-mirror', CreateBucketConfiguration: { LocationConstraint: 'us-gov-west-1' } })).catch(() => undefined);
-      // The SSM agent from the commercial amazon-ssm bucket too (STAGE_SSM_REGION): unsigned, like the EKS bucket.
-      const { error, result } = await stage(['binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'aws_region=us-gov-west-1'], { STAGE_SSM_REGION: 'us-west-2' });
+      // The SSM agent from the commercial amazon-ssm bucket too (ssm_region): unsigned, like the EKS bucket.
+      const { error, result } = await stage(['binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'aws_region=us-gov-west-1', 'ssm_region=us-west-2']);
       expect(error, String(error?.message)).to.equal(undefined);
       const sourceReads = proxy.served.filter((r) => r.path.startsWith(`/${SOURCE}`) || r.path.startsWith('/amazon-ssm-us-west-2/'));
       const mirrorWrites = proxy.served.filter((r) => /^\/gov-mirror\/[^?]/.test(r.path) && r.method === 'PUT');
@@ -457,24 +461,20 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   it('HTTPS with a private CA (GitHub and S3): refused with a clear error unless AWS_CA_BUNDLE names the CA', async () => {
     requireTool('openssl', 'a self-signed certificate for the HTTPS GitHub stand-in');
     const dir = join(work, 'tls');
-    const made = spawnSync('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${dir}/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`], { encoding: 'utf8' });
+    const made = capture('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${dir}/cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`]);
     expect(made.status, made.stderr).to.equal(0);
     const pair = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
     const tls = await GitHubStandIn.start({ tls: pair });
     // S3 over HTTPS too: the same CA signs a TLS proxy in front of moto.
     const s3Tls = await FaultyProxy.start(moto.endpoint, undefined, pair);
     try {
-      process.env.AWS_ENDPOINT_URL_S3 = s3Tls.endpoint;
-      const s3Refused = await stage([], { GITHUB_BASE_URL: tls.endpoint });
-      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+      const s3Refused = await stage([`github_base_url=${tls.endpoint}`], {}, {}, s3Tls.endpoint);
       expect(s3Refused.error?.message).to.match(/S3 endpoint's TLS certificate is not trusted.*set AWS_CA_BUNDLE/s);
       for (const [path, asset] of gh.assets) tls.assets.set(path, asset);
-      const refused = await stage([], { GITHUB_BASE_URL: tls.endpoint });
+      const refused = await stage([`github_base_url=${tls.endpoint}`]);
       expect(refused.error?.message).to.match(/TLS certificate is not trusted.*set AWS_CA_BUNDLE/s);
       expect((await mirrorKeys()).filter((k) => k.startsWith('github/'))).to.deep.equal([]);
-      process.env.AWS_ENDPOINT_URL_S3 = s3Tls.endpoint;
-      const trusted = await stage([], { GITHUB_BASE_URL: tls.endpoint, AWS_CA_BUNDLE: join(dir, 'cert.pem') });
-      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+      const trusted = await stage([`github_base_url=${tls.endpoint}`], { AWS_CA_BUNDLE: join(dir, 'cert.pem') }, {}, s3Tls.endpoint);
       expect(trusted.error, String(trusted.error?.message)).to.equal(undefined);
       // The bucket artifacts went up during the run refused by GitHub; the GitHub ones now go over HTTPS.
       expect(s3Tls.served.filter((r) => r.method === 'PUT').length, 'mirror written over HTTPS').to.equal(6);
@@ -482,7 +482,6 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
       expect(trusted.result!.lock.artifacts.find((a) => a.name === 'runc')!.url).to.equal(`${tls.endpoint}/opencontainers/runc/releases/download/v${RELEASE.runc}/runc.amd64`);
       await expectMirrorComplete();
     } finally {
-      process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
       await tls.stop();
       await s3Tls.stop();
     }
@@ -490,11 +489,11 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
 
   it('refuses to run without a mirror bucket, or with one that does not exist, before downloading anything', async () => {
     const noMirror = await runStage(['1.28'], {
-      env: { ...process.env },
+      env: {},
       log: () => {},
       write: () => {},
-      s3: (region, unsigned) => s3Client(region, { unsigned }),
-      ec2: (region) => ec2Client(region),
+      s3: (region, unsigned) => s3Client(region, { unsigned, connection: via(proxy.endpoint) }),
+      ec2: (region) => ec2Client(region, moto.connection),
       cwd: work,
     }).catch((e) => e);
     expect(noMirror.exitCode).to.equal(2);
@@ -506,30 +505,26 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   });
 
   it('the entry script: progress and a summary on stderr, lock=… last on stdout, exit 6 on a bad artifact', async () => {
-    gh.delayMs = proxy.delayMs = 300;
-    const env = {
-      ...process.env,
-      GITHUB_BASE_URL: gh.endpoint,
-      AWSCLI_BASE_URL: awsCliBase(gh),
-      STAGE_KEYS_DIR: keysDir,
-      STAGE_CACHE_DIR: join(work, 'cache'),
-      STAGE_PROGRESS_MS: '100',
-      STAGE_CONCURRENCY: '3',
-    };
-    const ok = await runScript(words, env, work);
-    expect(ok.code, ok.stderr).to.equal(0);
+    // Downloads are answered only once the script has printed a progress line (a latch, no delays).
+    const barrier = (gh.barrier = proxy.barrier = new Barrier());
+    const onOutput = (output: string) => /^staging: /m.test(output) && barrier.release();
+    // The script's SDK clients find the emulator the way they find AWS: through the standard variables.
+    const env = { ...process.env, ...moto.env, AWS_ENDPOINT_URL_S3: proxy.endpoint };
+    const scriptWords = [...words, `github_base_url=${gh.endpoint}`, `awscli_base_url=${awsCliBase(gh)}`, `keys_dir=${keysDir}`, `cache_dir=${join(work, 'cache')}`, 'progress_ms=100', 'concurrency=3'];
+    const ok = await runScript(scriptWords, env, work, onOutput);
+    expect(ok.status, ok.stderr).to.equal(0);
     expect(ok.stdout.trim().split('\n').pop()).to.equal('lock=build.lock.json');
     expect(ok.stderr).to.match(/^staging: [0-9]+\/8 done, .* moved at .*\/s \| .*(download|upload)/m);
     expect(ok.stderr).to.match(/^artifact +size +sha256/m);
     expect(ok.stderr).to.match(/8 artifacts, .* in the mirror, .* downloaded, in [0-9.]+ s/);
     expect(readLock(join(work, 'build.lock.json')).artifacts).to.have.length(8);
 
-    gh.delayMs = proxy.delayMs = 0;
+    gh.barrier = proxy.barrier = undefined;
     rmSync(join(work, 'cache'), { recursive: true });
     await clearMirror();
     gh.fault('runc.amd64', { kind: 'replace', body: randomBody(1000) });
-    const bad = await runScript(words, { ...env, STAGE_LOCK_FILE: 'other.lock.json' }, work);
-    expect(bad.code, bad.stderr).to.equal(6);
+    const bad = await runScript([...scriptWords, 'lock_file=other.lock.json'], env, work);
+    expect(bad.status, bad.stderr).to.equal(6);
     expect(bad.stderr).to.match(/^error: 1 of 8 artifacts could not be staged/m);
     expect(bad.stderr).to.match(/runc: checksum mismatch for runc/);
     expect(bad.stderr).to.not.match(/at .*\.ts:[0-9]+/); // no stack trace for a user-facing failure
@@ -537,14 +532,6 @@ describe('make stage (moto S3 + GitHub stand-in)', function () {
   });
 });
 
-function runScript(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'stage.ts'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runScript(args: string[], env: NodeJS.ProcessEnv, cwd: string, onOutput?: (output: string) => void): Promise<Captured> {
+  return captureAsync(...entryScript('stage', args), { cwd, env, onOutput });
 }

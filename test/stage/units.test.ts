@@ -7,7 +7,8 @@ import { artifactsFor, DEFAULT_BASE_URLS, originUrl, s3Url } from '../../src/sta
 import { publishedSha256 } from '../../src/stage/checksum.ts';
 import { StageError, TransientError } from '../../src/stage/errors.ts';
 import { mapLimit } from '../../src/stage/limit.ts';
-import { LOCK_VERSION, LockError, lockConflicts, lockedInputs, readLock, writeLock, type BuildLock } from '../../src/stage/lock.ts';
+import { LOCK_VERSION, LockError, readLock, writeLock, type BuildLock } from '../../src/lock/lock.ts';
+import { lockConflicts, lockedInputs } from '../../src/lock/replay.ts';
 import { Progress } from '../../src/stage/progress.ts';
 import { backoffMs, GaveUp, withRetries, type RetryPolicy } from '../../src/stage/retry.ts';
 
@@ -131,17 +132,35 @@ describe('stage: retries', () => {
   });
 
   it('mapLimit keeps at most `limit` calls in flight and settles every item', async () => {
-    let now = 0;
+    // Each call waits for the test to let it finish (a latch per item, no delays), so what is in flight at any
+    // moment is decided by mapLimit alone.
+    const started: number[] = [];
+    const finish = new Map<number, () => void>();
+    let inFlight = 0;
     let max = 0;
-    const results = await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
-      max = Math.max(max, ++now);
-      await new Promise((r) => setTimeout(r, 5));
-      now--;
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    const run = mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      started.push(n);
+      max = Math.max(max, ++inFlight);
+      await new Promise<void>((resolve) => finish.set(n, resolve));
+      inFlight--;
       if (n === 4) throw new Error('four');
       return n * 2;
     });
+    await settled();
+    expect(started, 'the first three start at once').to.deep.equal([1, 2, 3]);
+    // Finishing one lets exactly one more start; in flight is always three until the items run out.
+    for (const [done, next] of [[2, 4], [1, 5], [4, 6], [3, 7]] as const) {
+      finish.get(done)!();
+      await settled();
+      expect(started.at(-1), `after ${done} finished`).to.equal(next);
+      expect(inFlight, `after ${done} finished`).to.equal(3);
+    }
+    for (const n of [5, 6, 7]) finish.get(n)!();
+    const results = await run;
     expect(max).to.equal(3);
     expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal([2, 4, 6, 'four', 10, 12, 14]);
   });
 });
 

@@ -12,7 +12,7 @@
 //  - dnf/rpm, update-crypto-policies (RHEL only). Installing scap-security-guide lays Debian's copy of the
 //    real SSG data stream where RHEL's package puts it.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -290,7 +290,7 @@ describe('STIG steps: FIPS, OpenSCAP remediation and scan', function () {
       const dir = mkdtempSync(join(tmpdir(), 'stig-arf-'));
       try {
         const arf = join(dir, 'arf.xml');
-        const real = spawnSync('oscap', ['xccdf', 'eval', '--profile', TAILORED_PROFILE, '--tailoring-file', tailoringFile('9'), '--results-arf', arf, datastreamFile('9')], { encoding: 'utf8', cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+        const real = capture('oscap', ['xccdf', 'eval', '--profile', TAILORED_PROFILE, '--tailoring-file', tailoringFile('9'), '--results-arf', arf, datastreamFile('9')], { cwd: dir});
         expect(real.status, real.stderr).to.be.oneOf([0, 2]);
         const text = readFileSync(arf, 'utf8');
         const testResult = text.slice(text.indexOf('<TestResult'), text.indexOf('</TestResult>'));

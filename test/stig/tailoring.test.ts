@@ -10,7 +10,7 @@
 // rule selection of the DISA-based RHEL 10 profile in SSG 0.1.80+ (rules it adds or renames are neither
 // deselected nor known to break a worker here) and DISA's RHEL-10 STIG ids (the tailoring says "none").
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { capture } from '../support/spawn.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import {
   MAJORS, RULE_PREFIX, SSG_RELEASE, STIG_PROFILE, TAILORED_PROFILE, dataStream, datastreamFile, readTailoring, requireSsgContent, tailoringFile, type Major,
 } from './stig.ts';
 
-const oscap = (args: string[]) => spawnSync('oscap', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, cwd: tmpdir() });
+const oscap = (args: string[]) => capture('oscap', args, { cwd: tmpdir() });
 
 /** The rules a human must not deselect without an entry here: IPv4 forwarding per major (RHEL 10's profile has both). */
 const IPV4_FORWARDING: Record<Major, string[]> = {

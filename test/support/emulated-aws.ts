@@ -1,22 +1,8 @@
-// One emulator holding what a build looks up: the EKS binary bucket (published history, full 1.28/1.29 sets),
-// a GovCloud mirror bucket, and Red Hat, GovCloud and customer STIG images.
-import { s3Client } from '../../src/aws/clients.ts';
-import { createBucket, historyObjects, putObjects } from './bucket.ts';
-import { CUSTOMER, image, RED_HAT_GOV, redHatCatalog } from './images.ts';
-import { startMoto, type Moto } from './moto.ts';
+// Mocha hooks around an emulator. The emulator holding what a build looks up is src/emulation/emulated-aws.ts
+// (the plan benchmark starts it too).
+import type { Moto } from '../../src/rehearse/emulator.ts';
 
-export async function startEmulatedAws(): Promise<Moto> {
-  const moto = await startMoto({
-    amis: [...redHatCatalog(), ...redHatCatalog(RED_HAT_GOV), image('RHEL9_STIG_BASE_2023-04-14', CUSTOMER, '2023-04-15')],
-  });
-  const s3 = s3Client('us-west-2', { connection: moto.connection });
-  const objects = historyObjects({ fullMinors: ['1.28', '1.29'] });
-  for (const bucket of ['amazon-eks', 'my-eks-bucket']) {
-    await createBucket(s3, bucket);
-    await putObjects(s3, bucket, objects);
-  }
-  return moto;
-}
+export { startEmulatedAws } from '../../src/emulation/emulated-aws.ts';
 
 export interface MotoHandle {
   moto?: Moto;

@@ -2,10 +2,10 @@
 // call's arguments and the environment it received. It stands in for what cannot run here: current Packer (only
 // 1.6.6 is installed) and a real `packer build` (needs an AWS account). With version 1.6.6 it hands fmt and
 // validate to the real Packer, so the template is still checked.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { capture } from './spawn.ts';
 
 export interface PackerCall {
   args: string[];
@@ -31,7 +31,7 @@ export function fakePacker(options: { version: string; buildExit?: number; artif
   const dir = mkdtempSync(join(tmpdir(), 'fake-packer-'));
   const bin = join(dir, 'bin');
   const log = join(dir, 'calls');
-  const realPacker = spawnSync('sh', ['-c', 'command -v packer'], { encoding: 'utf8' }).stdout.trim();
+  const realPacker = capture('sh', ['-c', 'command -v packer']).stdout.trim();
   const manifest = JSON.stringify({ builds: [{ artifact_id: options.artifactId ?? 'us-west-2:ami-0aaa1111bbbb22223' }] });
   const script = `#!/bin/bash
 set -euo pipefail
@@ -52,8 +52,7 @@ build)
 *) echo "fake packer: unexpected $*" >&2; exit 1 ;;
 esac
 `;
-  spawnSync('mkdir', ['-p', bin, log]);
-  spawnSync('mkdir', ['-p', join(dir, 'out')]);
+  for (const d of [bin, log, join(dir, 'out')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(dir, 'out', 'manifest.json'), manifest);
   for (const [name, content] of Object.entries(options.downloads ?? {})) writeFileSync(join(dir, 'out', name), content);
   writeFileSync(join(bin, 'packer'), script, { mode: 0o755 });

@@ -1,26 +1,28 @@
 // Throw-away Debian root filesystems for running provisioners/*.sh for real.
 //
-// A minimal bookworm root is built once with mmdebstrap and cached under .cache/provisioner-root/ (keyed by
-// the package list); each Sandbox is an overlayfs over it, so a test starts from a clean root in
-// milliseconds and the overlay's upper directory holds exactly what the steps changed. Steps run with
+// A minimal bookworm root is built once by the Debian-root builder the rehearsal uses too
+// (src/rehearse/debian-root.ts, cached by package list); each Sandbox is an overlayfs over it, so a test
+// starts from a clean root in milliseconds and the overlay's upper directory holds exactly what the steps changed. Steps run with
 // chroot inside new mount/pid/uts/ipc namespaces (a reboot or a stray mount cannot reach the host), sharing
 // the host network so they reach the test's artifact servers on loopback.
 //
 // Only what a Debian root cannot do is stubbed (rehearsal/stubs/, shared with the offline rehearsal): dnf/rpm, grubby, semanage/restorecon/
 // matchpathcon, modprobe/lsmod (no kernel modules on the test host), update-crypto-policies. The stubs
 // record their argv in /.stubs/calls.log, read back with calls().
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capture, captureAsync, mustCapture as must, type Captured } from './spawn.ts';
 import { requireTool } from './tools.ts';
 import { imageFiles } from '../../src/render/image-files.ts';
+import { extractedDebianRoot } from '../../src/rehearse/debian-root.ts';
 import { INSTANCE_MANIFEST_FILE, instanceManifest, manifestQueryOfEnvironment, resolveArtifacts } from '../../src/data/artifacts.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const WORK_DIR = '/var/lib/eks-build';
+import { WORK_DIR } from '../../src/layout.ts';
+
+export { WORK_DIR };
 const STUBS = join(REPO, 'rehearsal', 'stubs');
 
 /** Packages of the cached root. Changing the list changes the cache key. */
@@ -28,46 +30,13 @@ export const ROOT_PACKAGES = [
   'systemd', 'systemd-sysv', 'openssh-server', 'kmod', 'iproute2', 'curl', 'ca-certificates', 'jq', 'gnupg',
   'logrotate', 'unzip', 'procps', 'python3',
 ];
-const SUITE = 'bookworm';
 
-export interface RunResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-  /** stdout and stderr together, for assertion messages. */
-  output: string;
-}
+export type RunResult = Captured;
 
-function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
-}
-
-function must(command: string, args: string[]): string {
-  const result = run(command, args);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}${result.error ?? ''}`);
-  return result.stdout;
-}
-
-/** The extracted cached root (built on first use: ~25 s with mmdebstrap, then reused). */
+/** The extracted cached root (built on first use by the shared Debian-root builder: ~25 s, then reused). */
 export function baseRoot(): string {
-  const key = createHash('sha256').update(JSON.stringify({ SUITE, ROOT_PACKAGES, variant: 'minbase' })).digest('hex').slice(0, 16);
-  const cache = join(REPO, '.cache', 'provisioner-root');
-  const tarball = join(cache, `${SUITE}-${key}.tar`);
-  const dir = join(cache, `${SUITE}-${key}`);
-  if (existsSync(join(dir, '.ready'))) return dir;
-  mkdirSync(cache, { recursive: true });
-  if (!existsSync(tarball)) {
-    requireTool('mmdebstrap', 'building the Debian root the provisioner tests run in');
-    const partial = `${tarball}.partial`;
-    rmSync(partial, { force: true });
-    must('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${ROOT_PACKAGES.join(',')}`, '--format=tar', SUITE, partial]);
-    renameSync(partial, tarball);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir);
-  must('tar', ['-xf', tarball, '-C', dir]);
-  writeFileSync(join(dir, '.ready'), '');
-  return dir;
+  requireTool('mmdebstrap', 'building the Debian root the provisioner tests run in');
+  return extractedDebianRoot(ROOT_PACKAGES);
 }
 
 const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
@@ -185,21 +154,17 @@ export class Sandbox {
       `exec env -i ${envArgs} ${argv.map(shellQuote).join(' ')}`,
     ].join(' && ');
     const outer = `mount --rbind /dev ${shellQuote(this.path('/dev'))} && exec chroot ${shellQuote(this.root)} /bin/bash -c ${shellQuote(inner)}`;
-    return new Promise((resolve, reject) => {
-      const child = spawn('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--', 'sh', '-c', outer], {
-        env: { PATH: process.env.PATH },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        const status = code ?? (signal ? 128 : 1);
-        resolve({ status, stdout, stderr, output: `${stdout}${stderr}` });
-      });
-    });
+    return captureAsync('unshare', ['--mount', '--pid', '--fork', '--uts', '--ipc', '--', 'sh', '-c', outer], { env: { PATH: process.env.PATH } });
+  }
+
+  /**
+   * Runs a bash script with containerd running: started for this command only (each sandbox command has its own
+   * PID namespace) and awaited until ctr answers, the readiness the build's lib/containerd.sh waits for. The
+   * 30 s bound only guards against a hang: it fails the command with a message, never decides an outcome.
+   */
+  withContainerd(script: string): Promise<RunResult> {
+    const ready = `/usr/bin/containerd & timeout 30 sh -c 'until ctr version >/dev/null 2>&1; do sleep 0.05; done' || { echo 'containerd did not answer ctr within 30 s' >&2; exit 99; }`;
+    return this.exec(['bash', '-c', `${ready}; ${script}`]);
   }
 
   /** Uploads provisioners/<script> into $WORK_DIR (as Packer does) and runs it with bash as root. */
@@ -246,8 +211,8 @@ export class Sandbox {
 
   destroy(): void {
     if (this.mounted) {
-      const result = run('umount', [this.root]);
-      if (result.status !== 0) run('umount', ['-l', this.root]);
+      const result = capture('umount', [this.root]);
+      if (result.status !== 0) capture('umount', ['-l', this.root]);
       this.mounted = false;
     }
     rmSync(this.dir, { recursive: true, force: true });

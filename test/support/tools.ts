@@ -1,8 +1,8 @@
 // Test prerequisites: under CI=true a missing tool fails the run; locally it fails too, with the fix.
-import { spawnSync } from 'node:child_process';
+import { capture } from './spawn.ts';
 
 export function hasTool(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+  return capture('sh', ['-c', 'command -v "$1"', 'has-tool', command]).status === 0;
 }
 
 /** Throws (never skips) when a tool the test needs is missing, saying how to get it. */

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { ConfigError, UserError } from '../../src/errors.ts';
 import { runPipeline } from '../../src/pipeline.ts';
 import type { Runner } from '../../src/process/run.ts';
-import type { AwsClients } from '../../src/resolve/resolve.ts';
+import type { AwsClients } from '../../src/aws/clients.ts';
 import { configure } from '../../src/variables/configure.ts';
 
 const ORG = 'arn:aws:organizations::123456789012:organization/o-abcdef1234';

@@ -1,6 +1,6 @@
 // Which source image wins: RHEL release parsed from the name first, creation date second.
 import { expect } from 'chai';
-import { defaultSourceAmiFilter } from '../../src/plan/plan.ts';
+import { defaultSourceAmiFilter } from '../../src/resolve/source-ami.ts';
 import { rankImages, rhelReleaseOf, type SourceAmi } from '../../src/resolve/source-ami.ts';
 
 /** EC2's name filter: only * and ? are wildcards, everything else (brackets too) is literal. */

@@ -13,7 +13,7 @@ import { lockOfPlan, provenanceStatement, redactedVariables, amazonPluginVersion
 import { readVersionInfo, releaseNotes } from '../../src/report/release-notes.ts';
 import { readSbom } from '../../src/report/sbom.ts';
 import { readStigScore } from '../../src/report/stig.ts';
-import { writeLock, type BuildLock } from '../../src/stage/lock.ts';
+import { writeLock, type BuildLock } from '../../src/lock/lock.ts';
 import { samplePlan } from '../support/plan.ts';
 import { REPO } from '../support/sandbox.ts';
 

@@ -1,12 +1,12 @@
 // AWS clients the lifecycle commands use, one factory per service and region. Endpoints follow the SDK's
-// AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables, so tests and rehearsals point them at moto_server.
+// AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables unless an AwsConnection points them at an emulator.
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { connectionConfig, type AwsConnection } from '../aws/clients.ts';
-import { annotateFailures } from '../aws/failures.ts';
+import { connectionConfig, type AwsConnection } from './clients.ts';
+import { annotateFailures } from './failures.ts';
 
 export interface LifecycleClients {
   ec2(region: string): EC2Client;

@@ -1,11 +1,11 @@
 // build.lock.json: every input a build resolved — the Kubernetes build, each artifact's origin, mirror key
-// and SHA-256, the source AMI — so a later build replays exactly these (lockedInputs) and provisioners
-// refuse anything but these checksums (pinnedSha256File).
+// and SHA-256, the source AMI. Its shape, validation, reading and writing live here, apart from both sides
+// that use it: `make stage` writes it (src/stage/), a build replays it (replay.ts, read by src/variables/configure.ts).
 import { Ajv, type ErrorObject } from 'ajv';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
-import type { Origin } from './artifacts.ts';
+import type { Origin } from '../data/artifacts.ts';
 
 export const LOCK_VERSION = 1;
 
@@ -133,7 +133,10 @@ const validate = ajv.compile(lockSchema);
 /** A lock file that cannot be used; exit 2 like any other bad input. */
 export class LockError extends UserError {
   constructor(path: string, problems: string[]) {
-    super(`${path} is not a usable lock file:\n${problems.map((p) => `  - ${p}`).join('\n')}\nWrite a new one with 'make stage k8s=<minor> binary_bucket_name=… binary_bucket_region=…'.`, EXIT.config);
+    super(
+      `${path} is not a usable lock file:\n${problems.map((p) => `  - ${p}`).join('\n')}\nWrite a new one with 'make stage k8s=<minor> binary_bucket_name=… binary_bucket_region=…'.`,
+      EXIT.config,
+    );
   }
 }
 
@@ -170,7 +173,8 @@ export function lockProblems(data: unknown): string[] {
   if (!validate(data)) return describe(validate.errors ?? []);
   const lock = data as BuildLock;
   const problems: string[] = [];
-  if (lock.kubernetes.version.split('.').slice(0, 2).join('.') !== lock.kubernetes.minor) problems.push(`kubernetes.minor ${lock.kubernetes.minor} does not match kubernetes.version ${lock.kubernetes.version}`);
+  if (lock.kubernetes.version.split('.').slice(0, 2).join('.') !== lock.kubernetes.minor)
+    problems.push(`kubernetes.minor ${lock.kubernetes.minor} does not match kubernetes.version ${lock.kubernetes.version}`);
   if ((lock.arch === 'x86_64' ? 'amd64' : 'arm64') !== lock.binaryArch) problems.push(`binaryArch ${lock.binaryArch} does not match arch ${lock.arch}`);
   const files = new Set<string>();
   for (const [i, a] of lock.artifacts.entries()) {
@@ -197,67 +201,11 @@ function describe(errors: ErrorObject[]): string[] {
             : e.keyword === 'discriminator'
               ? `kind must be "s3", "github" or "awscli"`
               : e.keyword === 'enum'
-              ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
-              : e.message ?? e.keyword;
+                ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+                : (e.message ?? e.keyword);
     const line = `${where}: ${what}`;
     if (!seen.has(line)) out.push(line);
     seen.add(line);
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Replay
-
-export interface LockedInputs {
-  /** Build variables the lock fixes, by canonical name; a build with the lock uses exactly these. */
-  variables: {
-    kubernetes_version: string;
-    kubernetes_build_date: string;
-    arch: 'x86_64' | 'arm64';
-    source_ami_id: string;
-    binary_bucket_name: string;
-    binary_bucket_region: string;
-    pull_cni_from_github: false;
-    cni_plugin_version: string;
-    containerd_version: string;
-    runc_version: string;
-  };
-  /** What the build must find: the source AMI's name (DescribeImages of the pinned id must return it). */
-  sourceAmiName: string;
-  /** SHA-256 per file name as the provisioners verify it (kubelet, runc.amd64, …). */
-  sha256ByFile: Record<string, string>;
-  /** The same as sha256sum lines, for $WORK_DIR/generated/pinned-sha256.txt. */
-  pinnedSha256File: string;
-}
-
-export function lockedInputs(lock: BuildLock): LockedInputs {
-  const sha256ByFile = Object.fromEntries(lock.artifacts.map((a) => [a.file, a.sha256]));
-  return {
-    variables: {
-      kubernetes_version: lock.kubernetes.version,
-      kubernetes_build_date: lock.kubernetes.buildDate,
-      arch: lock.arch,
-      source_ami_id: lock.sourceAmi.id,
-      binary_bucket_name: lock.mirror.bucket,
-      binary_bucket_region: lock.mirror.region,
-      pull_cni_from_github: false,
-      ...lock.versions,
-    },
-    sourceAmiName: lock.sourceAmi.name,
-    sha256ByFile,
-    pinnedSha256File: lock.artifacts.map((a) => `${a.sha256}  ${a.file}\n`).join(''),
-  };
-}
-
-/**
- * Variables set elsewhere (file, preset, command line) that contradict the lock, as messages; the pipeline
- * should refuse the build when there are any. `values` are the composed build variables, `sourceOf` their
- * layers ('default' for untouched ones).
- */
-export function lockConflicts(lock: BuildLock, values: Record<string, unknown>, sourceOf: Record<string, string>): string[] {
-  const fixed = lockedInputs(lock).variables as Record<string, unknown>;
-  return Object.entries(fixed)
-    .filter(([name, value]) => sourceOf[name] && sourceOf[name] !== 'default' && values[name] !== '' && JSON.stringify(values[name]) !== JSON.stringify(value))
-    .map(([name, value]) => `${name}=${JSON.stringify(values[name])} (${sourceOf[name]}) contradicts the lock file, which fixes ${JSON.stringify(value)}`);
 }

@@ -1,16 +1,16 @@
 // A release as the stager sees it: EKS binaries in a source bucket in moto, CNI plugins, containerd and runc
 // on the GitHub stand-in, each with its published checksum file in the real formats; the AWS CLI installer
 // (on the same stand-in, under awscli/) and the SSM agent RPM (in amazon-ssm-<region>), each with a detached
-// signature by a throw-away key the test trusts through STAGE_KEYS_DIR.
+// signature by a throw-away key the test trusts through the keys_dir option.
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Signer } from '../../src/rehearse/signer.ts';
-import { resolveArtifact } from '../../src/data/artifacts.ts';
-import { EKS_BINARIES, SIGNING_KEY_FILES } from '../../src/stage/artifacts.ts';
-import type { GitHubStandIn } from './standins.ts';
+import type { Signer } from '../rehearse/signer.ts';
+import { resolveArtifact } from '../data/artifacts.ts';
+import { EKS_BINARIES, SIGNING_KEY_FILES } from '../stage/artifacts.ts';
+import type { GitHubStandIn } from './upstream-standins.ts';
 
 export const RELEASE = { version: '1.28.15', date: '2025-01-02', cni: 'v1.6.2', containerd: '1.7.27', runc: '1.2.6' };
 
@@ -35,7 +35,7 @@ export interface Published {
 export const awsCliBase = (gh: GitHubStandIn): string => `${gh.endpoint}/awscli`;
 export const SSM_REGION = 'us-west-2';
 
-/** A keys directory trusting the signer in place of AWS's keys (for STAGE_KEYS_DIR). */
+/** A keys directory trusting the signer in place of AWS's keys (for the keys_dir option). */
 export function trustedKeys(dir: string, signer: Signer): string {
   mkdirSync(dir, { recursive: true });
   for (const key of SIGNING_KEY_FILES) writeFileSync(join(dir, key), signer.publicKey);
@@ -52,7 +52,13 @@ const hashOf = async (c: { body?: Buffer; file?: string }): Promise<{ sha256: st
 };
 
 /** Publishes the release for both architectures; returns what the mirror must end up holding per arch. */
-export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubStandIn, content: Content, signed: { signer: Signer; scratch: string }): Promise<Record<'amd64' | 'arm64', Published>> {
+export async function publishRelease(
+  s3: S3Client,
+  bucket: string,
+  gh: GitHubStandIn,
+  content: Content,
+  signed: { signer: Signer; scratch: string },
+): Promise<Record<'amd64' | 'arm64', Published>> {
   const ssmBucket = `amazon-ssm-${SSM_REGION}`;
   await s3.send(new CreateBucketCommand({ Bucket: ssmBucket, CreateBucketConfiguration: { LocationConstraint: SSM_REGION } })).catch((e: Error) => {
     if (e.name !== 'BucketAlreadyOwnedByYou') throw e;
@@ -61,7 +67,17 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
   const runcSums: string[] = [];
   for (const arch of ['amd64', 'arm64'] as const) {
     // What data/artifacts.json says a build of this release downloads, for this architecture.
-    const artifact = (name: string) => resolveArtifact(name, { kubernetesVersion: RELEASE.version, buildDate: RELEASE.date, binaryArch: arch, cniPluginVersion: RELEASE.cni, containerdVersion: RELEASE.containerd, runcVersion: RELEASE.runc, sourceBucket: { name: bucket, region: SSM_REGION }, ssmRegion: SSM_REGION });
+    const artifact = (name: string) =>
+      resolveArtifact(name, {
+        kubernetesVersion: RELEASE.version,
+        buildDate: RELEASE.date,
+        binaryArch: arch,
+        cniPluginVersion: RELEASE.cni,
+        containerdVersion: RELEASE.containerd,
+        runcVersion: RELEASE.runc,
+        sourceBucket: { name: bucket, region: SSM_REGION },
+        ssmRegion: SSM_REGION,
+      });
     for (const binary of EKS_BINARIES) {
       const c = content(binary, arch);
       const { sha256, size } = await hashOf(c);
@@ -108,7 +124,13 @@ export async function publishRelease(s3: S3Client, bucket: string, gh: GitHubSta
     // Public like the real amazon-ssm-<region> buckets.
     await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: ssmKey, Body: createReadStream(rpm.path), ContentLength: rpm.size, ACL: 'public-read' }));
     await s3.send(new PutObjectCommand({ Bucket: ssmBucket, Key: `${dirname(ssmKey)}/${ssmArtifact.checksumFile}`, Body: rpm.signature, ACL: 'public-read' }));
-    out[arch].files.set(ssmArtifact.file, { key: ssmArtifact.key, checksumKey: ssmArtifact.checksumKey, sha256: rpm.sha256, size: rpm.size, signature: rpm.signature });
+    out[arch].files.set(ssmArtifact.file, {
+      key: ssmArtifact.key,
+      checksumKey: ssmArtifact.checksumKey,
+      sha256: rpm.sha256,
+      size: rpm.size,
+      signature: rpm.signature,
+    });
   }
   // One checksum file lists every runc asset, as runc's releases do.
   gh.put(`opencontainers/runc/releases/download/v${RELEASE.runc}/runc.sha256sum`, `${runcSums.join('\n')}\n`);

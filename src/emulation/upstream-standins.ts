@@ -27,6 +27,36 @@ export interface Served {
   bytes: number;
 }
 
+/**
+ * A latch for responses, shared between servers: counted GETs wait at it until `count` of them wait at once (or
+ * the test calls release()), then those and all later ones pass. Parallelism becomes observable without delays:
+ * a stager that never has `count` downloads out at once never gets an answer, and mocha's timeout fails the test.
+ */
+export class Barrier {
+  private held: (() => void)[] = [];
+  private open = false;
+  private onHeld: (() => void)[] = [];
+
+  constructor(readonly count = Infinity) {}
+
+  pass(go: () => void): void {
+    if (this.open) return go();
+    this.held.push(go);
+    for (const notify of this.onHeld.splice(0)) notify();
+    if (this.held.length >= this.count) this.release();
+  }
+
+  /** Resolves once a response waits at the latch. */
+  waiting(): Promise<void> {
+    return this.held.length ? Promise.resolve() : new Promise((resolve) => this.onHeld.push(resolve));
+  }
+
+  release(): void {
+    this.open = true;
+    for (const go of this.held.splice(0)) go();
+  }
+}
+
 /** Shared between servers: how many response bodies of interest are in flight, and the most ever. */
 export class Inflight {
   now = 0;
@@ -52,8 +82,8 @@ abstract class FaultyServer {
   endpoint = '';
   /** Counted in `inflight` when their path matches (e.g. artifact bodies, not checksum files). */
   countInflight: (method: string, path: string) => boolean = () => false;
-  /** Delay before each counted response, so parallelism can be observed. */
-  delayMs = 0;
+  /** Where counted GETs wait before their answer, so parallelism can be observed (see Barrier). */
+  barrier?: Barrier;
 
   constructor(readonly inflight = new Inflight()) {}
 
@@ -117,16 +147,15 @@ abstract class FaultyServer {
       if (record.bytes >= limit) return;
       const part = record.bytes + chunk.length > limit ? chunk.subarray(0, limit - record.bytes) : chunk;
       record.bytes += part.length;
-      res.write(part);
-      if (record.bytes >= limit) {
-        (body as unknown as { destroy?: () => void }).destroy?.();
-        if (fault?.kind === 'reset') setTimeout(() => res.socket?.destroy(), 20);
-        else {
-          // End the socket without completing the announced body: the client sees a short read.
-          setTimeout(() => res.socket?.end(), 20);
-        }
-        finish();
+      if (record.bytes < limit) {
+        res.write(part);
+        return;
       }
+      (body as unknown as { destroy?: () => void }).destroy?.();
+      // Once this last part has left: destroy the socket (a reset), or end it without completing the announced
+      // body (the client sees a short read).
+      res.write(part, () => (fault?.kind === 'reset' ? res.socket?.destroy() : res.socket?.end()));
+      finish();
     });
     body.on('end', () => {
       res.end();
@@ -172,7 +201,15 @@ export class GitHubStandIn extends FaultyServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     let path = url.pathname.replace(/^\//, '');
-    const record: Served = { method: req.method ?? 'GET', path, range: req.headers.range, authorization: req.headers.authorization, host: req.headers.host, status: 200, bytes: 0 };
+    const record: Served = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      host: req.headers.host,
+      status: 200,
+      bytes: 0,
+    };
     this.served.push(record);
     if (this.redirectHost && !path.startsWith('objects/')) {
       const port = (this.server.address() as AddressInfo).port;
@@ -215,7 +252,7 @@ export class GitHubStandIn extends FaultyServer {
       const body = real.body ? bufferStream(real.body.subarray(start)) : createReadStream(real.file!, { start, highWaterMark: 256 * 1024 });
       this.sendBody(body, res, record, fault, () => counted && this.inflight.leave());
     };
-    if (this.delayMs && counted) setTimeout(respond, this.delayMs);
+    if (this.barrier && counted && record.method === 'GET') this.barrier.pass(respond);
     else respond();
   }
 }
@@ -226,7 +263,6 @@ function bufferStream(buffer: Buffer): NodeJS.ReadableStream {
   for (let i = 0; i < buffer.length; i += 64 * 1024) chunks.push(buffer.subarray(i, i + 64 * 1024));
   return Readable.from(chunks, { objectMode: false });
 }
-
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -246,7 +282,15 @@ export class FaultyProxy extends FaultyServer {
   private handle(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = `${url.pathname}${url.search}`;
-    const record: Served = { method: req.method ?? 'GET', path, range: req.headers.range, authorization: req.headers.authorization, host: req.headers.host, status: 0, bytes: 0 };
+    const record: Served = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      host: req.headers.host,
+      status: 0,
+      bytes: 0,
+    };
     this.served.push(record);
     const fault = this.takeFault(record.method, path);
     if (this.answerStatus(fault, res, record)) {
@@ -256,18 +300,21 @@ export class FaultyProxy extends FaultyServer {
     const counted = this.countInflight(record.method, path);
     if (counted) this.inflight.enter();
     const forward = () => {
-      const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (up) => {
-        record.status = up.statusCode ?? 502;
-        res.writeHead(record.status, up.statusMessage, up.rawHeaders);
-        this.sendBody(up, res, record, fault, () => counted && this.inflight.leave());
-      });
+      const out = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent },
+        (up) => {
+          record.status = up.statusCode ?? 502;
+          res.writeHead(record.status, up.statusMessage, up.rawHeaders);
+          this.sendBody(up, res, record, fault, () => counted && this.inflight.leave());
+        },
+      );
       out.on('error', () => {
         res.socket?.destroy();
         if (counted) this.inflight.leave();
       });
       req.pipe(out);
     };
-    if (this.delayMs && counted) setTimeout(forward, this.delayMs);
+    if (this.barrier && counted && record.method === 'GET') this.barrier.pass(forward);
     else forward();
   }
 
