@@ -58,8 +58,10 @@ export class MetadataStandIn {
     const identity = instance ? identityPaths(instance) : new Map<string, string>();
     this.server = createServer((req, res) => {
       const path = req.url ?? '/';
-      if (req.method === 'PUT' && path === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
-        res.end(this.token);
+      const ttl = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
+      if (req.method === 'PUT' && path === '/latest/api/token' && ttl) {
+        // IMDS echoes the token's lifetime; the AWS SDKs read it and fall back to IMDSv1 (refused here) without it.
+        res.writeHead(200, { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) }).end(this.token);
         return;
       }
       if (req.headers['x-aws-ec2-metadata-token'] !== this.token) {
