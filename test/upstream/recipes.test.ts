@@ -15,7 +15,7 @@ import { make } from '../support/make.ts';
 
 const wantedFor = async (words: string[]) => {
   const config = await configure(words, {});
-  return Object.fromEntries(upstreamForBuild(config.values as unknown as Record<string, unknown>, config.minor).map((w) => [w.component, w.version]));
+  return Object.fromEntries(upstreamForBuild(config.values, config.minor).map((w) => [w.component, w.version]));
 };
 
 describe('upstream components: what a configuration installs', () => {
