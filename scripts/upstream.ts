@@ -9,7 +9,7 @@ import { configure } from '../src/variables/configure.ts';
 await main(async () => {
   const config = await configure(process.argv.slice(2), process.env);
   if (!config.minor) throw new ConfigError('k8s', '', 'a Kubernetes minor, e.g. k8s=1.36', 'make upstream builds the versions of one minor.');
-  const wanted = upstreamForBuild(config.values as unknown as Record<string, unknown>, config.minor);
+  const wanted = upstreamForBuild(config.values, config.minor);
   const go = requireGo();
   console.log(`upstream binaries for Kubernetes ${config.minor} (${go.version}, cache ${upstreamCacheRoot()}):`);
   const started = Date.now();

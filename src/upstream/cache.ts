@@ -4,7 +4,7 @@
 // afresh and nothing stale is reused. An entry is built in a temporary sibling and renamed into place whole,
 // complete.json (the completion marker, written last) included: a directory without it is a broken entry.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -61,11 +61,27 @@ export function readEntry(dir: string): EntryRecord | undefined {
   return Object.keys(record.sizes ?? {}).length ? record : undefined;
 }
 
-/** A fresh temporary directory next to where the entry goes (same file system, so the final rename is atomic). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A fresh temporary directory next to where the entry goes (same file system, so the final rename is atomic),
+ * named after our process. Those of processes that died mid-build (Ctrl-C, a kill) are removed on the way.
+ */
 export function stagingDir(dir: string): string {
   const parent = join(dir, '..');
   mkdirSync(parent, { recursive: true });
-  return mkdtempSync(join(parent, '.building-'));
+  for (const name of readdirSync(parent)) {
+    const pid = Number(/^\.building-(\d+)-/.exec(name)?.[1]);
+    if (pid && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(parent, `.building-${process.pid}-`));
 }
 
 /**

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { processRunner, type Runner } from '../../src/process/run.ts';
 import { configure } from '../../src/variables/configure.ts';
 import { MARKER } from '../../src/upstream/cache.ts';
@@ -60,7 +60,7 @@ describe('upstream components: the real binaries (built from Go source, cached)'
     this.timeout(60 * 60_000);
     requireTool('go', 'building the upstream components from the Go module proxy');
     const config = await configure(['k8s=1.36'], {});
-    wanted = upstreamForBuild(config.values as unknown as Record<string, unknown>, config.minor);
+    wanted = upstreamForBuild(config.values, config.minor);
     for (const w of wanted) builds[w.component] = await ensureUpstream(w.component, w.version);
     containerd17 = await ensureUpstream('containerd', '1.7.27');
   });
@@ -139,7 +139,8 @@ describe('upstream components: the real binaries (built from Go source, cached)'
     });
 
     /** sha256sum -c in the checksum file's directory, as the provisioners verify. */
-    const check = (checksumFile: string) => spawnSync('sha256sum', ['-c', checksumFile], { cwd: join(bucket, dirname(checksumFile)), encoding: 'utf8' });
+    const check = (checksumFile: string) =>
+      spawnSync('sha256sum', ['-c', basename(checksumFile)], { cwd: join(bucket, dirname(checksumFile)), encoding: 'utf8' });
 
     it('lays the EKS binaries with <name>.sha256 files the checksum tool accepts', () => {
       for (const name of ['kubelet', 'ecr-credential-provider', 'aws-iam-authenticator']) {

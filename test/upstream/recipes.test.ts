@@ -1,21 +1,22 @@
 // What `make upstream` builds for a configuration, refusing minors whose source is not served; the throw-away
 // module's go.mod; the cache's idea of a complete entry; and a missing Go named as such. Fast: no Go build.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { minorUpstream, minorsWithUpstream, supportedMinors } from '../../src/data/minors.ts';
 import { ToolError } from '../../src/errors.ts';
 import { declarations } from '../../src/variables/declarations.ts';
 import { configure } from '../../src/variables/configure.ts';
-import { cacheKey, entryDir, MARKER, readEntry, upstreamCacheRoot } from '../../src/upstream/cache.ts';
+import { cacheKey, entryDir, MARKER, readEntry, stagingDir, upstreamCacheRoot } from '../../src/upstream/cache.ts';
 import { defaultBinaryName, requireGo, throwawayGoMod } from '../../src/upstream/go.ts';
 import { componentNames, fill, moduleOf, recipeOf, upstreamForBuild } from '../../src/upstream/recipes.ts';
 import { make } from '../support/make.ts';
 
 const wantedFor = async (words: string[]) => {
   const config = await configure(words, {});
-  return Object.fromEntries(upstreamForBuild(config.values as unknown as Record<string, unknown>, config.minor).map((w) => [w.component, w.version]));
+  return Object.fromEntries(upstreamForBuild(config.values, config.minor).map((w) => [w.component, w.version]));
 };
 
 describe('upstream components: what a configuration installs', () => {
@@ -176,6 +177,15 @@ describe('upstream components: cache entries', () => {
     expect(readEntry(dir)?.sizes).to.deep.equal({ kubelet: 6 });
     truncateSync(join(dir, 'bin', 'kubelet'), 3);
     expect(readEntry(dir), 'a truncated binary').to.equal(undefined);
+  });
+
+  it('clears what a build that died (Ctrl-C) left half-written, but not a running build’s', () => {
+    const dir = entryDir(root, 'sigs.k8s.io/cri-tools', '1.34.0', 'k');
+    const deadPid = spawnSync('true').pid;
+    mkdirSync(join(dir, '..', `.building-${deadPid}-abc`, 'bin'), { recursive: true });
+    mkdirSync(join(dir, '..', `.building-${process.pid}-def`), { recursive: true });
+    const fresh = stagingDir(dir);
+    expect(readdirSync(join(dir, '..')).sort()).to.deep.equal([`.building-${process.pid}-def`, basename(fresh)].sort());
   });
 
   it('changes its key with the Go version, the architecture and the recipe', () => {
