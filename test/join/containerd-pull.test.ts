@@ -4,14 +4,13 @@
 // registry's 401 (what a node without the cached image meets), a pull with AWS:<token> gets the layout's digest,
 // and the public test pod image pulls anonymously. A throw-away containerd runs as root in a temporary directory.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildPauseImage, buildPodImage, writeOciArchive, type BuiltImage } from '../../src/rehearse/join/images.ts';
 import { createClusterPki, type ClusterPki } from '../../src/rehearse/join/pki.ts';
 import { RegistryStandIn } from '../../src/rehearse/join/registry.ts';
-import { runAsync } from './run-async.ts';
+import { captureAsync, startBackground, type ChildProcess } from '../support/spawn.ts';
 import { findUpstreamBinary, requireUpstreamBinary } from './upstream-binaries.ts';
 
 const HOST = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
@@ -60,7 +59,8 @@ describe('containerd with the join images and the ECR stand-in', function () {
       let home: string;
       let hostsDir: string;
       let ctrBinary: string;
-      const ctr = (...args: string[]) => runAsync(ctrBinary, ['--address', join(home, 'containerd.sock'), '--namespace', 'k8s.io', ...args]);
+      const ctr = (...args: string[]) =>
+        captureAsync(ctrBinary, ['--address', join(home, 'containerd.sock'), '--namespace', 'k8s.io', ...args], { timeout: 30_000 });
 
       before(async function () {
         // Under CI=true (and whenever 2.x is missing) a missing build fails; locally a missing 1.7 shows as pending.
@@ -77,9 +77,7 @@ describe('containerd with the join images and the ECR stand-in', function () {
             '\n',
           ),
         );
-        const log = openSync(join(home, 'containerd.log'), 'a');
-        daemon = spawn(daemonBinary, ['--config', config], { stdio: ['ignore', log, log], detached: true });
-        closeSync(log);
+        daemon = startBackground(daemonBinary, ['--config', config], { log: join(home, 'containerd.log'), detached: true });
         const deadline = Date.now() + 60_000;
         while (!(await ctr('version')).stdout.includes('Server:')) {
           if (Date.now() > deadline || daemon.exitCode !== null) throw new Error(`containerd ${build.major} did not start; see ${home}/containerd.log`);

@@ -3,7 +3,6 @@
 // pods need, authenticates a node's IAM token through the webhook (and refuses garbage), refuses a client that
 // trusts another CA, fails fast naming the process that died, and stop() leaves no process behind.
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,8 +10,8 @@ import { join } from 'node:path';
 import { startControlPlane, type ControlPlane, type ControlPlaneBinaries } from '../../src/rehearse/join/control-plane.ts';
 import { createCertificateAuthority, createClusterPki, type ClusterPki } from '../../src/rehearse/join/pki.ts';
 import { TokenWebhook } from '../../src/rehearse/join/token-webhook.ts';
+import { capture, captureAsync, startBackground } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
-import { runAsync } from './run-async.ts';
 import { findUpstreamBinary, requireUpstreamBinary } from './upstream-binaries.ts';
 
 const NODE_KEY = 'ASIAREHEARSALSTANDIN';
@@ -29,7 +28,7 @@ const alive = (pid: number) => {
 };
 /** Processes whose command line names `dir` (the control plane's work directory is in every one's flags). */
 const processesUsing = (dir: string) =>
-  spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+  capture('ps', ['-eo', 'pid=,args='])
     .stdout.split('\n')
     .filter((line) => line.includes(dir) && !line.includes(' ps '));
 
@@ -54,8 +53,8 @@ describe('join control plane (etcd, kube-apiserver, kube-controller-manager)', f
     };
     const authenticator = findUpstreamBinary('aws-iam-authenticator', 'sigs.k8s.io/aws-iam-authenticator');
     const result = authenticator
-      ? await runAsync(authenticator, ['token', '-i', CLUSTER, '--region', 'us-west-2'], { env })
-      : await runAsync('aws', ['eks', 'get-token', '--cluster-name', CLUSTER, '--region', 'us-west-2'], { env });
+      ? await captureAsync(authenticator, ['token', '-i', CLUSTER, '--region', 'us-west-2'], { env, timeout: 30_000 })
+      : await captureAsync('aws', ['eks', 'get-token', '--cluster-name', CLUSTER, '--region', 'us-west-2'], { env, timeout: 30_000 });
     expect(result.status, result.stderr).to.equal(0);
     return (JSON.parse(result.stdout) as { status: { token: string } }).status.token;
   };
@@ -190,12 +189,11 @@ describe('join control plane (etcd, kube-apiserver, kube-controller-manager)', f
   it('a SIGKILL of the process that started it (no stop(), no handler) takes the control plane with it', async () => {
     const work = join(dir, 'orphaned');
     const options = { workDir: work, binaries, pki, tokenWebhookKubeconfig: join(dir, 'webhook.kubeconfig'), clusterName: CLUSTER };
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'control-plane-orphan.ts'), JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const fixture = join(import.meta.dirname, 'fixtures', 'control-plane-orphan.ts');
+    const child = startBackground(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(options)]);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout.on('data', (c: Buffer) => {
+      child.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
         if (out.includes('\n')) resolve(out.split('\n')[0]!);
       });

@@ -2,7 +2,6 @@
 // its layout is self-consistent (every digest is its blob's sha256), a real client (skopeo) reads it as an OCI
 // archive with the entrypoint and user upstream's image has, and two builds of the same input are identical.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +16,12 @@ import {
   type BuiltImage,
   type Descriptor,
 } from '../../src/rehearse/join/images.ts';
+import { capture } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
 
 // The Kubernetes release whose pause source the newest minor's rehearsal compiles (issue 11's example).
 const KUBERNETES = '1.36.3';
 const REFERENCE = '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10';
-const run = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' });
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('join images (gcc, skopeo)', function () {
@@ -42,11 +41,11 @@ describe('join images (gcc, skopeo)', function () {
   it('the pause binary from the Kubernetes source is static and answers -v with the stamped version', () => {
     const extracted = join(dir, 'rootfs');
     mkdirSync(extracted);
-    const untar = run('tar', ['-xzf', join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7)), '-C', extracted]);
+    const untar = capture('tar', ['-xzf', join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7)), '-C', extracted]);
     expect(untar.status, untar.stderr).to.equal(0);
-    const version = run(join(extracted, 'pause'), ['-v']);
+    const version = capture(join(extracted, 'pause'), ['-v']);
     expect(version.stdout.trim()).to.equal(`pause.c v3.10-v${KUBERNETES}`);
-    expect(run('file', [join(extracted, 'pause')]).stdout).to.match(/statically linked/);
+    expect(capture('file', [join(extracted, 'pause')]).stdout).to.match(/statically linked/);
   });
 
   it('every digest in the layout is the sha256 of its blob, from index.json down to the layer', () => {
@@ -65,24 +64,24 @@ describe('join images (gcc, skopeo)', function () {
     const manifest = JSON.parse(blob(pause, index.manifests[0]!.digest).toString()) as { config: Descriptor; layers: Descriptor[] };
     [manifest.config, ...manifest.layers].forEach(check);
     const config = JSON.parse(blob(pause, manifest.config.digest).toString()) as { rootfs: { diff_ids: string[] } };
-    const tar = run('sh', ['-c', `gzip -dc < '${join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7))}' | sha256sum`]).stdout.split(' ')[0];
+    const tar = capture('sh', ['-c', `gzip -dc < '${join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7))}' | sha256sum`]).stdout.split(' ')[0];
     expect(config.rootfs.diff_ids).to.deep.equal([`sha256:${tar}`]);
   });
 
   it("skopeo reads the oci-archive: linux/amd64, entrypoint /pause, user 65535:65535, the layout's digests", () => {
     const archive = join(dir, 'pause.tar');
     writeOciArchive(pause, archive);
-    const config = run('skopeo', ['inspect', '--config', `oci-archive:${archive}`]);
+    const config = capture('skopeo', ['inspect', '--config', `oci-archive:${archive}`]);
     expect(config.status, config.stderr).to.equal(0);
     const parsed = JSON.parse(config.stdout) as { architecture: string; os: string; config: { Entrypoint: string[]; User: string } };
     expect([parsed.os, parsed.architecture, parsed.config.Entrypoint, parsed.config.User]).to.deep.equal(['linux', 'amd64', ['/pause'], '65535:65535']);
     const copied = join(dir, 'copied');
-    const copy = run('skopeo', ['copy', '--all', '--preserve-digests', `oci-archive:${archive}`, `oci:${copied}:3.10`]);
+    const copy = capture('skopeo', ['copy', '--all', '--preserve-digests', `oci-archive:${archive}`, `oci:${copied}:3.10`]);
     expect(copy.status, copy.stderr).to.equal(0);
     expect(readdirSync(join(copied, 'blobs', 'sha256'))).to.include.members(
       [pause.indexDigest, pause.manifestDigest, pause.layerDigest].map((d) => d.slice(7)),
     );
-    const listing = run('tar', ['-tvzf', join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7))]).stdout;
+    const listing = capture('tar', ['-tvzf', join(pause.layout, 'blobs', 'sha256', pause.layerDigest.slice(7))]).stdout;
     expect(listing).to.match(/^-rwxr-xr-x root\/root .* 1970-01-01 00:00 pause$/m);
   });
 
@@ -101,7 +100,7 @@ describe('join images (gcc, skopeo)', function () {
     expect([config.config.Entrypoint, config.config.Cmd]).to.deep.equal([['/bin/busybox'], ['httpd', '-f', '-p', '8080']]);
     const root = join(dir, 'pod-root');
     mkdirSync(root);
-    expect(run('tar', ['-xzf', join(pod.layout, 'blobs', 'sha256', pod.layerDigest.slice(7)), '-C', root]).status).to.equal(0);
-    expect(run(join(root, 'bin', 'busybox'), ['echo', 'runs']).stdout.trim()).to.equal('runs');
+    expect(capture('tar', ['-xzf', join(pod.layout, 'blobs', 'sha256', pod.layerDigest.slice(7)), '-C', root]).status).to.equal(0);
+    expect(capture(join(root, 'bin', 'busybox'), ['echo', 'runs']).stdout.trim()).to.equal('runs');
   });
 });

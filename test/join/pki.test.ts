@@ -1,14 +1,14 @@
 // The join rehearsal's PKI, checked with openssl itself: every certificate verifies against the cluster CA for
 // its purpose, carries the names its clients dial, and the "wrong CA" verifies none of them.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority, createClusterPki, firstServiceAddress, type ClusterPki } from '../../src/rehearse/join/pki.ts';
+import { capture } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
 
-const openssl = (...args: string[]) => spawnSync('openssl', args, { encoding: 'utf8' });
+const openssl = (...args: string[]) => capture('openssl', args);
 const REGISTRY = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
 
 describe('join PKI (openssl)', function () {

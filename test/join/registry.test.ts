@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { buildPodImage, MEDIA, type BuiltImage } from '../../src/rehearse/join/images.ts';
 import { createClusterPki, type ClusterPki } from '../../src/rehearse/join/pki.ts';
 import { RegistryStandIn } from '../../src/rehearse/join/registry.ts';
+import { captureAsync } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
-import { runAsync } from './run-async.ts';
 
 const HOST = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
 const PASSWORD = 'ecr-token-for-the-rehearsal';
@@ -26,19 +26,23 @@ describe('ECR stand-in registry (curl, skopeo)', function () {
   let certDir: string;
 
   const curl = async (path: string, ...args: string[]) => {
-    const result = await runAsync('curl', [
-      '-sS',
-      '--cacert',
-      pki.ca.certFile,
-      '--resolve',
-      `${HOST}:${registry.port}:127.0.0.1`,
-      '-D',
-      '-',
-      '-o',
-      join(dir, 'body'),
-      ...args,
-      `https://${HOST}:${registry.port}${path}`,
-    ]);
+    const result = await captureAsync(
+      'curl',
+      [
+        '-sS',
+        '--cacert',
+        pki.ca.certFile,
+        '--resolve',
+        `${HOST}:${registry.port}:127.0.0.1`,
+        '-D',
+        '-',
+        '-o',
+        join(dir, 'body'),
+        ...args,
+        `https://${HOST}:${registry.port}${path}`,
+      ],
+      { timeout: 30_000 },
+    );
     expect(result.status, result.stderr).to.equal(0);
     const [statusLine, ...lines] = result.stdout.trim().split(/\r?\n/);
     const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
@@ -47,7 +51,7 @@ describe('ECR stand-in registry (curl, skopeo)', function () {
   };
   const basic = (password: string) => ['-u', `AWS:${password}`];
   const sha = (body: Buffer) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
-  const skopeo = (...args: string[]) => runAsync('skopeo', args);
+  const skopeo = (...args: string[]) => captureAsync('skopeo', args, { timeout: 30_000 });
 
   before(async () => {
     requireTool('curl', 'the registry test');

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClusterPki, type ClusterPki } from '../../src/rehearse/join/pki.ts';
 import { inspectToken, TOKEN_PREFIX, TokenWebhook } from '../../src/rehearse/join/token-webhook.ts';
+import { captureAsync } from '../support/spawn.ts';
 import { requireTool } from '../support/tools.ts';
-import { runAsync } from './run-async.ts';
 import { requireUpstreamBinary } from './upstream-binaries.ts';
 
 const NODE_KEY = 'ASIAREHEARSALSTANDIN';
@@ -37,11 +37,11 @@ describe('token webhook (aws eks get-token, aws-iam-authenticator)', function ()
     };
     const result =
       client === 'aws'
-        ? await runAsync('aws', ['eks', 'get-token', '--cluster-name', CLUSTER, '--region', 'us-west-2'], { env })
-        : await runAsync(
+        ? await captureAsync('aws', ['eks', 'get-token', '--cluster-name', CLUSTER, '--region', 'us-west-2'], { env, timeout: 30_000 })
+        : await captureAsync(
             requireUpstreamBinary('aws-iam-authenticator', 'sigs.k8s.io/aws-iam-authenticator'),
             ['token', '-i', CLUSTER, '--region', 'us-west-2'],
-            { env },
+            { env, timeout: 30_000 },
           );
     expect(result.status, result.stderr).to.equal(0);
     return (JSON.parse(result.stdout) as { status: { token: string } }).status.token;

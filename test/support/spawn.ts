@@ -1,7 +1,9 @@
 // The one way tests start a process and capture what it printed. capture() blocks; captureAsync() does not,
 // for tests whose stand-in servers (GitHub, IMDS, artifact servers) live in this process and must keep
-// answering while the child runs. entryScript() names the command that runs an entry script (scripts/<name>.ts).
-import { spawn, spawnSync } from 'node:child_process';
+// answering while the child runs. startBackground() starts a process the test talks to while it runs (a daemon,
+// a fixture it kills) and leaves it running. entryScript() names the command that runs an entry script (scripts/<name>.ts).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { repoPath } from '../../src/paths.ts';
 
 export interface Captured {
@@ -87,6 +89,30 @@ export function captureAsync(command: string, args: string[], options: AsyncCapt
       resolve({ ...captured(statusOf(code, signal), stdout, stderr), stopped });
     });
   });
+}
+
+export type { ChildProcess };
+
+export interface BackgroundOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** File the child's stdout and stderr are appended to (a daemon's log). Without it, stdout is a pipe the test
+   * reads (child.stdout) and stderr is the test's own. */
+  log?: string;
+  /** Its own process group, to be ended as a whole (`process.kill(-pid)`) with everything it started. */
+  detached?: boolean;
+}
+
+/** Starts a process and returns at once; the test reads it, signals it and waits for its 'exit'. */
+export function startBackground(command: string, args: string[], options: BackgroundOptions = {}): ChildProcess {
+  if (options.log === undefined)
+    return spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'inherit'], detached: options.detached });
+  const log = openSync(options.log, 'a');
+  try {
+    return spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', log, log], detached: options.detached });
+  } finally {
+    closeSync(log);
+  }
 }
 
 /** Command and arguments that run scripts/<name>.ts with tsx, from any working directory. */
