@@ -108,7 +108,12 @@ function upstreamProblems(config: Configuration): ConfigError[] {
   }
   if (config.values.arch !== 'x86_64') {
     problems.push(
-      new ConfigError('arch', config.values.arch, 'x86_64 in a rehearsal: it runs the real binaries on this x86_64 machine', 'make 1.xx arch=arm64 dry_run=true renders and validates an arm64 build.'),
+      new ConfigError(
+        'arch',
+        config.values.arch,
+        'x86_64 in a rehearsal: it runs the real binaries on this x86_64 machine',
+        'make 1.xx arch=arm64 dry_run=true renders and validates an arm64 build.',
+      ),
     );
   }
   return problems;

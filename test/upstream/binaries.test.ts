@@ -2,7 +2,6 @@
 // once per machine, the CI's first run builds them): each answers its version as the release does, the
 // release-shaped files check out with the published checksum tools, and the cache is hit without running Go.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -11,6 +10,7 @@ import { configure } from '../../src/variables/configure.ts';
 import { MARKER } from '../../src/upstream/cache.ts';
 import { ensureUpstream, layOutRelease, upstreamForBuild, type UpstreamBuild, type Wanted } from '../../src/upstream/index.ts';
 import { requireTool } from '../support/tools.ts';
+import { capture } from '../support/spawn.ts';
 
 /** A Runner that counts what it starts: a cache hit must start nothing. */
 function countingRunner(): Runner & { spawns: number } {
@@ -29,8 +29,8 @@ function countingRunner(): Runner & { spawns: number } {
 }
 
 const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => {
-  const result = spawnSync(file, args, { encoding: 'utf8', env: options.env ?? {}, input: options.input ?? '' });
-  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+  const result = capture(file, args, { env: options.env ?? {}, input: options.input ?? '' });
+  return { status: result.status, out: result.output };
 };
 
 /** Whether an ELF executable asks for a dynamic loader (PT_INTERP): the release builds of these do not. */
@@ -139,8 +139,7 @@ describe('upstream components: the real binaries (built from Go source, cached)'
     });
 
     /** sha256sum -c in the checksum file's directory, as the provisioners verify. */
-    const check = (checksumFile: string) =>
-      spawnSync('sha256sum', ['-c', basename(checksumFile)], { cwd: join(bucket, dirname(checksumFile)), encoding: 'utf8' });
+    const check = (checksumFile: string) => capture('sha256sum', ['-c', basename(checksumFile)], { cwd: join(bucket, dirname(checksumFile)) });
 
     it('lays the EKS binaries with <name>.sha256 files the checksum tool accepts', () => {
       for (const name of ['kubelet', 'ecr-credential-provider', 'aws-iam-authenticator']) {
@@ -153,7 +152,7 @@ describe('upstream components: the real binaries (built from Go source, cached)'
       const dir = 'github/containerd/containerd/releases/download/v2.2.9';
       for (const asset of ['containerd-2.2.9-linux-amd64.tar.gz', 'containerd-static-2.2.9-linux-amd64.tar.gz']) {
         expect(check(`${dir}/${asset}.sha256sum`).stdout).to.equal(`${asset}: OK\n`);
-        const members = spawnSync('tar', ['-tzf', join(bucket, dir, asset)], { encoding: 'utf8' })
+        const members = capture('tar', ['-tzf', join(bucket, dir, asset)])
           .stdout.split('\n')
           .filter(Boolean);
         expect(members).to.include.members(['bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr']);
@@ -164,7 +163,7 @@ describe('upstream components: the real binaries (built from Go source, cached)'
       expect(check('github/opencontainers/runc/releases/download/v1.3.6/runc.sha256sum').stdout).to.equal('runc.amd64: OK\n');
       const cniDir = 'github/containernetworking/plugins/releases/download/v1.6.2';
       expect(check(`${cniDir}/cni-plugins-linux-amd64-v1.6.2.tgz.sha256`).stdout).to.equal('cni-plugins-linux-amd64-v1.6.2.tgz: OK\n');
-      const members = spawnSync('tar', ['-tzf', join(bucket, cniDir, 'cni-plugins-linux-amd64-v1.6.2.tgz')], { encoding: 'utf8' }).stdout;
+      const members = capture('tar', ['-tzf', join(bucket, cniDir, 'cni-plugins-linux-amd64-v1.6.2.tgz')]).stdout;
       expect(members.split('\n')).to.include.members(['./bridge', './host-local', './loopback', './portmap']);
     });
 
@@ -172,7 +171,7 @@ describe('upstream components: the real binaries (built from Go source, cached)'
       const again = mkdtempSync(join(tmpdir(), 'upstream-bucket-'));
       try {
         layOutRelease(again, work, { kubernetesVersion: '1.36.3', buildDate: '2026-07-22', binaryArch: 'amd64' }, builds);
-        const sums = (root: string) => spawnSync('sh', ['-c', 'find . -name "*.sha256*" | sort | xargs cat'], { cwd: root, encoding: 'utf8' }).stdout;
+        const sums = (root: string) => capture('sh', ['-c', 'find . -name "*.sha256*" | sort | xargs cat'], { cwd: root }).stdout;
         expect(sums(again)).to.equal(sums(bucket));
       } finally {
         rmSync(again, { recursive: true, force: true });

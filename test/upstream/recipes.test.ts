@@ -1,7 +1,6 @@
 // What `make upstream` builds for a configuration, refusing minors whose source is not served; the throw-away
 // module's go.mod; the cache's idea of a complete entry; and a missing Go named as such. Fast: no Go build.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -13,6 +12,7 @@ import { cacheKey, entryDir, MARKER, readEntry, stagingDir, upstreamCacheRoot } 
 import { defaultBinaryName, requireGo, throwawayGoMod } from '../../src/upstream/go.ts';
 import { componentNames, fill, moduleOf, recipeOf, upstreamForBuild } from '../../src/upstream/recipes.ts';
 import { make } from '../support/make.ts';
+import { capture } from '../support/spawn.ts';
 
 const wantedFor = async (words: string[]) => {
   const config = await configure(words, {});
@@ -181,7 +181,8 @@ describe('upstream components: cache entries', () => {
 
   it('clears what a build that died (Ctrl-C) left half-written, but not a running build’s', () => {
     const dir = entryDir(root, 'sigs.k8s.io/cri-tools', '1.34.0', 'k');
-    const deadPid = spawnSync('true').pid;
+    // The pid of a shell that has exited: a build process that is gone.
+    const deadPid = Number(capture('sh', ['-c', 'echo $$']).stdout.trim());
     mkdirSync(join(dir, '..', `.building-${deadPid}-abc`, 'bin'), { recursive: true });
     mkdirSync(join(dir, '..', `.building-${process.pid}-def`), { recursive: true });
     const fresh = stagingDir(dir);

@@ -30,7 +30,10 @@ export interface KubeApi {
 /** A node as the API returns it (only what the join reads). */
 interface NodeObject {
   metadata: { name: string };
-  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; nodeInfo?: { kubeletVersion: string; containerRuntimeVersion: string } };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    nodeInfo?: { kubeletVersion: string; containerRuntimeVersion: string };
+  };
 }
 interface PodObject {
   status?: {
@@ -45,14 +48,21 @@ interface EventList {
 }
 
 /** Polls `probe` until it returns a value, or the deadline passes (then the last observation explains why). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number; explain?: () => Promise<string> }): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; explain?: () => Promise<string> },
+): Promise<T> {
   let expired = false;
   const timer = setTimeout(() => (expired = true), options.timeoutMs);
   try {
     for (;;) {
       const value = await probe().catch(() => undefined);
       if (value !== undefined) return value;
-      if (expired) throw new JoinFailure(`${what} did not happen within ${Math.round(options.timeoutMs / 1000)} s${options.explain ? `: ${await options.explain().catch((e: Error) => e.message)}` : ''}`);
+      if (expired)
+        throw new JoinFailure(
+          `${what} did not happen within ${Math.round(options.timeoutMs / 1000)} s${options.explain ? `: ${await options.explain().catch((e: Error) => e.message)}` : ''}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 2000));
     }
   } finally {
@@ -85,13 +95,17 @@ const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 async function must(vm: NodeVm, command: string, what: string, timeoutMs = 120_000): Promise<string> {
   const result = await vm.ssh(command, { timeoutMs });
-  if (result.exitCode !== 0) throw new JoinFailure(`${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().split('\n').slice(-6).join(' | ')}`);
+  if (result.exitCode !== 0)
+    throw new JoinFailure(`${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().split('\n').slice(-6).join(' | ')}`);
   return result.stdout;
 }
 
 /** The kubelet's journal lines that say why it cannot register or run pods. */
 async function kubeletComplaints(vm: NodeVm): Promise<string> {
-  const out = await vm.ssh("sudo journalctl -u kubelet --no-pager -o cat | grep -E 'x509|Unauthorized|unauthorized|failed to run Kubelet|RuntimeConfig|container runtime|401|failed' | tail -n 4", { timeoutMs: 30_000 });
+  const out = await vm.ssh(
+    "sudo journalctl -u kubelet --no-pager -o cat | grep -E 'x509|Unauthorized|unauthorized|failed to run Kubelet|RuntimeConfig|container runtime|401|failed' | tail -n 4",
+    { timeoutMs: 30_000 },
+  );
   return out.stdout.trim().replaceAll('\n', ' | ') || 'the kubelet logged nothing that explains it (see kubelet.log)';
 }
 
@@ -99,7 +113,12 @@ async function kubeletComplaints(vm: NodeVm): Promise<string> {
 async function podComplaints(api: KubeApi): Promise<string> {
   const events = await api.get<EventList>(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/events`);
   const mine = events.items.filter((e) => e.involvedObject?.name === POD_NAME && /Fail|Back|Err/.test(e.reason ?? ''));
-  return mine.map((e) => `${e.reason}: ${e.message}`).slice(-3).join(' | ') || 'no failure events';
+  return (
+    mine
+      .map((e) => `${e.reason}: ${e.message}`)
+      .slice(-3)
+      .join(' | ') || 'no failure events'
+  );
 }
 
 const nodeReady = (node: NodeObject) => node.status?.conditions?.find((c) => c.type === 'Ready');
@@ -116,7 +135,8 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
       { timeoutMs: 300_000 },
     );
     writeJoinOutput(input.outDir, 'bootstrap.log', `${bootstrap.stdout}${bootstrap.stderr}`);
-    if (bootstrap.exitCode !== 0) throw new JoinFailure(`bootstrap.sh failed (exit ${bootstrap.exitCode}): ${bootstrap.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (bootstrap.exitCode !== 0)
+      throw new JoinFailure(`bootstrap.sh failed (exit ${bootstrap.exitCode}): ${bootstrap.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 
     await until(`node ${node.nodeName} registering`, () => api.get<NodeObject>(`/api/v1/nodes/${node.nodeName}`), {
       timeoutMs: 150_000,
@@ -126,17 +146,21 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
     const conflist = readFileSync(repoPath('rehearsal', 'join', '10-rehearsal-bridge.conflist'), 'utf8').replaceAll('@POD_CIDR@', input.podCidr);
     await must(vm, `sudo install -D -m 0644 /dev/stdin /etc/cni/net.d/10-rehearsal-bridge.conflist <<'EOF'\n${conflist}EOF`, 'writing the CNI configuration');
 
-    const ready = await until(`node ${node.nodeName} turning Ready`, async () => {
-      const found = await api.get<NodeObject>(`/api/v1/nodes/${node.nodeName}`);
-      return nodeReady(found)?.status === 'True' ? found : undefined;
-    }, {
-      timeoutMs: 120_000,
-      explain: async () => {
+    const ready = await until(
+      `node ${node.nodeName} turning Ready`,
+      async () => {
         const found = await api.get<NodeObject>(`/api/v1/nodes/${node.nodeName}`);
-        const condition = nodeReady(found);
-        return `Ready is ${condition?.status ?? 'unknown'} (${condition?.reason ?? ''}: ${condition?.message ?? ''}); kubelet: ${await kubeletComplaints(vm)}`;
+        return nodeReady(found)?.status === 'True' ? found : undefined;
       },
-    });
+      {
+        timeoutMs: 120_000,
+        explain: async () => {
+          const found = await api.get<NodeObject>(`/api/v1/nodes/${node.nodeName}`);
+          const condition = nodeReady(found);
+          return `Ready is ${condition?.status ?? 'unknown'} (${condition?.reason ?? ''}: ${condition?.message ?? ''}); kubelet: ${await kubeletComplaints(vm)}`;
+        },
+      },
+    );
     result.secondsToReady = (Date.now() - bootstrapStarted) / 1000;
     result.kubeletVersion = ready.status?.nodeInfo?.kubeletVersion;
     result.containerRuntimeVersion = ready.status?.nodeInfo?.containerRuntimeVersion;
@@ -144,11 +168,15 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
 
     await api.post(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/services`, serviceManifest());
     await api.post(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/pods`, podManifest(node.nodeName, input.podImage));
-    const pod = await until(`pod ${POD_NAME} running and ready`, async () => {
-      const found = await api.get<PodObject>(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/pods/${POD_NAME}`);
-      const isReady = found.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      return found.status?.phase === 'Running' && isReady ? found : undefined;
-    }, { timeoutMs: 180_000, explain: () => podComplaints(api) });
+    const pod = await until(
+      `pod ${POD_NAME} running and ready`,
+      async () => {
+        const found = await api.get<PodObject>(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/pods/${POD_NAME}`);
+        const isReady = found.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return found.status?.phase === 'Running' && isReady ? found : undefined;
+      },
+      { timeoutMs: 180_000, explain: () => podComplaints(api) },
+    );
     result.pod = { name: POD_NAME, phase: pod.status?.phase ?? 'Unknown', ip: pod.status?.podIP };
     log(`pod ${POD_NAME} Running at ${result.pod.ip}`);
 
@@ -189,7 +217,10 @@ async function proveMode(input: JoinNodeInput, mode: 'ipvs' | 'nftables', cluste
     },
     {
       timeoutMs: 90_000,
-      explain: async () => (await vm.ssh(`sudo journalctl -u ${unit} --no-pager -o cat | grep -E '^E|error|Error|fail' | tail -n 3`, { timeoutMs: 30_000 })).stdout.trim().replaceAll('\n', ' | ') || 'kube-proxy logged no error',
+      explain: async () =>
+        (await vm.ssh(`sudo journalctl -u ${unit} --no-pager -o cat | grep -E '^E|error|Error|fail' | tail -n 3`, { timeoutMs: 30_000 })).stdout
+          .trim()
+          .replaceAll('\n', ' | ') || 'kube-proxy logged no error',
     },
   ).catch((error: Error) => error);
   if (programmed instanceof Error) return { mode, service, failure: programmed.message };
@@ -199,7 +230,11 @@ async function proveMode(input: JoinNodeInput, mode: 'ipvs' | 'nftables', cluste
   const verdict: ProxyModeResult =
     reply.exitCode === 0 && answeredBy === POD_NAME
       ? { mode, service, endpoint, answeredBy }
-      : { mode, service, failure: `GET http://${service}/hostname from the node answered '${answeredBy}' (exit ${reply.exitCode}: ${reply.stderr.trim()}), not ${POD_NAME}` };
+      : {
+          mode,
+          service,
+          failure: `GET http://${service}/hostname from the node answered '${answeredBy}' (exit ${reply.exitCode}: ${reply.stderr.trim()}), not ${POD_NAME}`,
+        };
   // Leave the node as kube-proxy found it, so the next mode starts clean.
   await vm.ssh(`sudo systemctl stop ${unit}; sudo /var/lib/rehearsal/kube-proxy --config=${config} --cleanup >/dev/null 2>&1 || true`, { timeoutMs: 60_000 });
   return verdict;

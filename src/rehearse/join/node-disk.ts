@@ -74,8 +74,6 @@ export interface NodeDisk {
   durationMs: number;
 }
 
-const MiB = 1024 * 1024;
-
 /** The newest kernel in /boot with its modules and an initramfs (Debian's linux-image-amd64 on these machines). */
 export function hostNodeKernel(boot = '/boot', modules = '/lib/modules'): NodeKernel {
   const releases = (existsSync(boot) ? readdirSync(boot) : [])

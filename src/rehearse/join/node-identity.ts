@@ -14,7 +14,10 @@ export interface LaunchedNode {
   nodeName: string;
 }
 
-export async function launchNodeInstance(ec2: EC2Client, input: { amiId: string; region: string; dnsSuffix: string; instanceType?: string }): Promise<LaunchedNode> {
+export async function launchNodeInstance(
+  ec2: EC2Client,
+  input: { amiId: string; region: string; dnsSuffix: string; instanceType?: string },
+): Promise<LaunchedNode> {
   const instanceType = input.instanceType ?? 'm5.large';
   const out = await ec2.send(new RunInstancesCommand({ ImageId: input.amiId, InstanceType: instanceType as never, MinCount: 1, MaxCount: 1 }));
   const launched = out.Instances?.[0]?.InstanceId;

@@ -55,7 +55,9 @@ function binary(builds: BuiltComponents, component: string, name: string): strin
 
 /** uid and gid of a user in the image's /etc/passwd. */
 function ids(rootfs: string, user: string): { uid: number; gid: number } {
-  const line = readFileSync(join(rootfs, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  const line = readFileSync(join(rootfs, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
   if (!line) throw new Error(`the image has no user ${user} to log in as`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -107,7 +109,10 @@ function hostKeyFiles(): ExtraFile[] {
 }
 
 function instanceNetworkFiles(imdsPort: number): ExtraFile[] {
-  const fill = (file: string) => readFileSync(repoPath('rehearsal', 'join', file), 'utf8').replaceAll('@IMDS_ADDRESS@', HOST_FROM_GUEST).replaceAll('@IMDS_PORT@', String(imdsPort));
+  const fill = (file: string) =>
+    readFileSync(repoPath('rehearsal', 'join', file), 'utf8')
+      .replaceAll('@IMDS_ADDRESS@', HOST_FROM_GUEST)
+      .replaceAll('@IMDS_PORT@', String(imdsPort));
   return [
     { path: '/usr/local/libexec/rehearsal-instance-network', content: fill('rehearsal-instance-network.sh'), mode: 0o755 },
     { path: '/etc/systemd/system/rehearsal-instance-network.service', content: fill('rehearsal-instance-network.service') },
@@ -179,7 +184,9 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     log(`Node up (SSH) ${((Date.now() - bootStarted) / 1000).toFixed(0)} s after qemu started`);
     const modules = await nodeModuleReport(vm);
     writeJoinOutput(input.outDir, 'modules.json', modules);
-    log(`Node booted (kernel ${kernel.release}); systemd-modules-load loaded ${modules.loaded.length} of the image's listed modules${modules.missing.length ? `, not: ${modules.missing.join(', ')}` : ''}`);
+    log(
+      `Node booted (kernel ${kernel.release}); systemd-modules-load loaded ${modules.loaded.length} of the image's listed modules${modules.missing.length ? `, not: ${modules.missing.join(', ')}` : ''}`,
+    );
 
     const cp = controlPlane;
     const api: KubeApi = {
