@@ -181,6 +181,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
         check();
         throw error;
       });
+      // Ctrl-C ends the node's qemu, which the join reports as a failure: it was an interruption.
+      check();
       log(joinSummary(joinResult));
     }
     ranToTheEnd = true;
