@@ -1,7 +1,9 @@
-// `make rehearse 1.28` for real: moto_server, a real `packer build` with the amazon-ebs builder, and the real
-// provisioners over SSH in a Debian container (systemd-nspawn) in its own network namespace. Stubbed inside
-// the container, and only there: dnf/rpm, semanage/restorecon/matchpathcon, grubby, modprobe/lsmod,
-// update-crypto-policies (rehearsal/stubs/, each recording its calls).
+// `make rehearse 1.36` for real: moto_server, a real `packer build` with the amazon-ebs builder, and the real
+// provisioners over SSH in a Debian container (systemd-nspawn) in its own network namespace, installing the real
+// upstream binaries built from source (src/upstream/) and pulling the pause image with real containerd from the
+// ECR stand-in registry. Stubbed inside the container, and only there: dnf/rpm, semanage/restorecon/matchpathcon,
+// grubby, modprobe/lsmod, update-crypto-policies (rehearsal/stubs/, each recording its calls); the AWS CLI and SSM
+// agent installers are signed stand-ins.
 import { expect } from 'chai';
 import { capture, captureAsync } from '../support/spawn.ts';
 import { createHash } from 'node:crypto';
@@ -18,6 +20,12 @@ function planDirFrom(output: string, root = repoPath()): string {
   const match = /Rehearsal results: (\S+)\/\{rootfs/.exec(output);
   if (!match) throw new Error(`no rehearsal results line in:\n${output.slice(-3000)}`);
   return join(root, match[1], '..');
+}
+
+/** The image names in an OCI archive's index (what `ctr images export` wrote and `ctr images import` reads). */
+function exportedImages(archive: string): string[] {
+  const index = JSON.parse(capture('tar', ['-xOf', archive, 'index.json']).stdout) as { manifests: { annotations?: Record<string, string> }[] };
+  return index.manifests.map((m) => m.annotations?.['io.containerd.image.name'] ?? '').filter(Boolean);
 }
 
 function leftovers(pid: number): string[] {
@@ -45,7 +53,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     let dir = '';
     let root = '';
     before(() => {
-      const result = make(['rehearse', '1.28']);
+      const result = make(['rehearse', '1.36']);
       output = result.output;
       expect(result.status, output.slice(-4000)).to.equal(0);
       dir = planDirFrom(output);
@@ -58,8 +66,8 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       expect(manifest.builds[0].artifact_id).to.match(/^us-west-2:ami-/);
       const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
-      expect(plan.kubernetes_version).to.equal('1.28.2'); // the newest seeded build, not the older decoy
-      expect(JSON.parse(readFileSync(join(dir, 'version-info.json'), 'utf8')).kubernetes.kubelet).to.equal('Kubernetes v1.28.2');
+      expect(plan.kubernetes_version).to.equal('1.36.3'); // the minor's pinned source, the newest seeded build, not the older decoy
+      expect(JSON.parse(readFileSync(join(dir, 'version-info.json'), 'utf8')).kubernetes.kubelet).to.equal('Kubernetes v1.36.3');
     });
 
     it('leaves a schema-valid SBOM with kubelet and containerd at the plan versions, provenance naming the AMIs, release notes', () => {
@@ -89,7 +97,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     });
 
     it('installs a verified kubelet (disabled until bootstrap), bootstrap.sh and the max-pods table', () => {
-      expect(capture(join(root, 'usr/bin/kubelet'), ['--version']).stdout.trim()).to.equal('Kubernetes v1.28.2');
+      expect(capture(join(root, 'usr/bin/kubelet'), ['--version']).stdout.trim()).to.equal('Kubernetes v1.36.3');
       expect(output).to.match(/verified kubelet \(sha256 [0-9a-f]{64}\)/);
       expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/kubelet.service'))).to.equal(false);
       expect(existsSync(join(root, 'etc/eks/bootstrap.sh'))).to.equal(true);
@@ -98,20 +106,17 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
 
     it('configures containerd with the systemd cgroup driver and the regional pause image', () => {
       const config = readFileSync(join(root, 'etc/containerd/config.toml'), 'utf8');
-      expect(config).to.match(/SystemdCgroup = true/).and.to.contain('602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9');
+      expect(config).to.match(/SystemdCgroup = true/).and.to.contain('602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10');
     });
 
-    // containerd and ctr are stand-ins (rehearsal/stand-ins/, no real binaries offline): ctr keeps its image store
-    // under /var/lib/containerd/stand-in-images/<namespace>/, one directory per image with its name and labels.
+    // Real containerd pulled it from the ECR stand-in; validate.sh asked the running containerd that it is in the
+    // store and pinned (a failed check fails the build). Its export for bootstrap.sh names it in its index.
     it('has the pause image pinned in containerd\'s store and exported for bootstrap.sh (public copy: no instance role here)', () => {
-      const pause = '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9';
-      const store = join(root, 'var/lib/containerd/stand-in-images/k8s.io');
-      const images = readdirSync(store).map((d) => ({ name: readFileSync(join(store, d, 'name'), 'utf8').trim(), labels: readFileSync(join(store, d, 'labels'), 'utf8') }));
-      expect(images.map((i) => i.name)).to.deep.equal([pause]);
-      expect(images[0].labels).to.include('io.cri-containerd.pinned=pinned');
-      expect(existsSync(join(root, 'etc/eks/pause-image.tar'))).to.equal(true);
+      const pause = '602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10';
+      expect(exportedImages(join(root, 'etc/eks/pause-image.tar'))).to.deep.equal([pause]);
+      expect(output).to.include('[validate] starting containerd.service for this step');
       // Without iam_instance_profile the commercial build takes the public ECR copy and says so.
-      expect(output).to.include('WARNING: this build instance has no instance role').and.to.include('public.ecr.aws/eks-distro/kubernetes/pause:3.9');
+      expect(output).to.include('WARNING: this build instance has no instance role').and.to.include('public.ecr.aws/eks-distro/kubernetes/pause:3.10');
       // containerd was started through its unit for the step (a real systemd here) and stopped again.
       expect(output).to.include('starting containerd.service for this step').and.to.include('stopped containerd again');
     });
@@ -152,7 +157,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       requireTool('oscap', 'the STIG variant rehearsal (Debian: openscap-scanner, ssg-nondebian)');
       // Air-gapped, as GovCloud STIG builds usually are: everything from a mirror in the partition, upstream unreachable.
       // GovCloud has no public copy of the pause image: the build instance needs a role (iam_instance_profile).
-      const result = make(['rehearse', '1.28', 'variant=stig', 'aws_region=us-gov-west-1', 'binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'pull_cni_from_github=false', 'iam_instance_profile=EC2Role']);
+      const result = make(['rehearse', '1.36', 'variant=stig', 'aws_region=us-gov-west-1', 'binary_bucket_name=gov-mirror', 'binary_bucket_region=us-gov-west-1', 'pull_cni_from_github=false', 'iam_instance_profile=EC2Role']);
       output = result.output;
       expect(result.status, output.slice(-4000)).to.equal(0);
       dir = planDirFrom(output);
@@ -162,10 +167,8 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     it('pulls the FIPS-endpoint pause image with an ECR token from the instance role, and pins it', () => {
       expect(output).to.include('getting an ECR token for 013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com with the instance role EC2Role');
       const root = join(dir, 'rehearsal', 'rootfs');
-      const store = join(root, 'var/lib/containerd/stand-in-images/k8s.io');
-      const images = readdirSync(store).map((d) => ({ name: readFileSync(join(store, d, 'name'), 'utf8').trim(), labels: readFileSync(join(store, d, 'labels'), 'utf8') }));
-      expect(images.map((i) => i.name)).to.deep.equal(['013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.9']);
-      expect(images[0].labels).to.include('io.cri-containerd.pinned=pinned');
+      expect(exportedImages(join(root, 'etc/eks/pause-image.tar'))).to.deep.equal(['013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.10']);
+      expect(output).to.include('pulled 013241004608.dkr.ecr-fips.us-gov-west-1.amazonaws.com/eks/pause:3.10');
       // Both reboots were confirmed by a new boot id before the marker went.
       expect(output.match(/reboot confirmed \(boot id/g)).to.have.length(2);
     });
@@ -200,7 +203,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     let dir = '';
     let lockFile = '';
     before(() => {
-      const result = make(['rehearse', '1.28', 'stage=true', 'binary_bucket_name=air-gapped-mirror', 'ami_regions=us-east-1']);
+      const result = make(['rehearse', '1.36', 'stage=true', 'binary_bucket_name=air-gapped-mirror', 'ami_regions=us-east-1']);
       output = result.output;
       expect(result.status, output.slice(-4000)).to.equal(0);
       dir = planDirFrom(output);
@@ -214,7 +217,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
       // The kept lock is the very file the build replayed.
       expect(plan.lock.sha256).to.equal(createHash('sha256').update(lockText).digest('hex'));
-      expect(plan.variables).to.include({ binary_bucket_name: 'air-gapped-mirror', pull_cni_from_github: false, kubernetes_version: '1.28.2' });
+      expect(plan.variables).to.include({ binary_bucket_name: 'air-gapped-mirror', pull_cni_from_github: false, kubernetes_version: '1.36.3' });
       expect(lock.mirror.bucket).to.equal('air-gapped-mirror');
       // Staged is installed and installed is staged: the lock holds every artifact of data/artifacts.json (the
       // stand-in bucket has the optional ones too), the instance verified each against the lock's SHA-256, and
@@ -245,13 +248,13 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     });
 
     it('refuses a lock file and a contradicting pull_cni_from_github before anything starts', () => {
-      const withLock = make(['rehearse', '1.28', `lock=${lockFile}`]);
+      const withLock = make(['rehearse', '1.36', `lock=${lockFile}`]);
       expect(withLock.status, withLock.output).to.equal(2);
       expect(withLock.output).to.match(/lock=.* is not allowed: no lock file in a rehearsal/).and.to.include('stage=true');
-      const contradicting = make(['rehearse', '1.28', 'stage=true', 'pull_cni_from_github=true']);
+      const contradicting = make(['rehearse', '1.36', 'stage=true', 'pull_cni_from_github=true']);
       expect(contradicting.status, contradicting.output).to.equal(2);
       expect(contradicting.output).to.include('pull_cni_from_github=true is not allowed');
-      const badValue = make(['rehearse', '1.28', 'stage=yes']);
+      const badValue = make(['rehearse', '1.36', 'stage=yes']);
       expect(badValue.status, badValue.output).to.equal(2);
       expect(badValue.output).to.include('stage="yes" is not allowed');
       for (const result of [withLock, contradicting, badValue]) expect(result.output).to.not.include('Starting the AWS emulator');
@@ -259,7 +262,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
   });
 
   it('fails the STIG build when the score is under stig_min_score, naming the scan step', () => {
-    const result = make(['rehearse', '1.28', 'variant=stig', 'stig_min_score=90']);
+    const result = make(['rehearse', '1.36', 'variant=stig', 'stig_min_score=90']);
     expect(result.status).to.not.equal(0);
     expect(result.output).to.contain('in step stig-scan.sh').and.to.match(/below|under/i);
     rmSync(planDirFrom(result.output), { recursive: true, force: true });
@@ -276,7 +279,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       for (const shared of ['node_modules', '.cache']) symlinkSync(repoPath(shared), join(copy, shared));
       const step = join(copy, 'provisioners', 'cni-plugins.sh');
       writeFileSync(step, readFileSync(step, 'utf8').replace('begin_step cni-plugins', 'begin_step cni-plugins\ndie "simulated failure"'));
-      const result = capture('make', ['--no-print-directory', 'rehearse', '1.28'], { cwd: copy, timeout: 300_000 });
+      const result = capture('make', ['--no-print-directory', 'rehearse', '1.36'], { cwd: copy, timeout: 300_000 });
       const output = result.stdout + result.stderr;
       expect(result.status, output.slice(-3000)).to.not.equal(0);
       expect(output).to.contain('packer build failed with exit code 1 in step cni-plugins.sh');
@@ -296,7 +299,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     let provisioning!: () => void;
     const provisioningSeen = new Promise<void>((resolve) => (provisioning = resolve));
     let pid = 0;
-    const run = captureAsync(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.28'], {
+    const run = captureAsync(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.36'], {
       cwd: repoPath(),
       detached: true,
       onStart: (started) => (pid = started),
