@@ -15,7 +15,7 @@ TSX := node --import tsx
 build: node_modules/.installed ## Build the newest supported minor found in the bucket (or k8s=<minor>)
 	@$(TSX) scripts/build.ts $(_cli_args)
 
-# With another goal (`make rehearse 1.28`, `make stage 1.28`), the minor is that goal's argument, not a build.
+# With another goal (`make rehearse 1.36`, `make stage 1.28`), the minor is that goal's argument, not a build.
 _minor_goals := rehearse stage versions upstream
 ifeq ($(filter $(_minor_goals),$(MAKECMDGOALS)),)
 1.%: node_modules/.installed ## `make 1.28 [name=value …]`: build an AMI for that Kubernetes minor
@@ -25,7 +25,7 @@ _goal_minor := $(filter 1.%,$(MAKECMDGOALS))
 1.%: ; @:
 endif
 
-rehearse: node_modules/.installed ## `make rehearse 1.28 [stage=true] [name=value …]`: the whole build offline against an emulator (root); stage=true stages into a mirror and replays the lock
+rehearse: node_modules/.installed ## `make rehearse 1.36 [stage=true] [join=true] [name=value …]`: the whole build offline against an emulator with real upstream binaries (root); stage=true stages into a mirror and replays the lock; join=true boots the image as a node and joins it
 	@$(TSX) scripts/rehearse.ts $(_goal_minor) $(_cli_args)
 
 upstream: node_modules/.installed ## `make upstream k8s=1.36 [name=value …]`: build the real binaries that configuration installs (and its rehearsal runs) from pinned Go source, cached
@@ -67,8 +67,13 @@ lint: test-deps node_modules/.installed ## Lint: oxlint with type information (f
 test-unit: node_modules/.installed ## The pure-logic tests (test/unit): no emulator, no root, a few seconds
 	@node_modules/.bin/mocha --config .mocharc.files.json --reporter dot 'test/unit/**/*.test.ts'
 
-test: test-deps node_modules/.installed ## Install test prerequisites (as root on Debian/Ubuntu) and run every test
+test: test-deps test-upstream node_modules/.installed ## Install test prerequisites (as root on Debian/Ubuntu) and run every test
 	@node_modules/.bin/mocha
+
+# The upstream binaries the tests and their rehearsals run (cached: a cold machine builds them once, ~30 min on 2 cores).
+test-upstream: node_modules/.installed
+	@$(TSX) scripts/upstream.ts 1.36
+	@$(TSX) scripts/upstream.ts 1.35 containerd_version=1.7.27
 
 test-deps: ## Install the tools the tests use (packer, shellcheck, shfmt, qemu, …) when missing
 	@bash scripts/install-test-deps.sh
@@ -95,4 +100,4 @@ node_modules/.installed: package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
-.PHONY: build rehearse stage matrix all sweep nodegroup cluster-proxy cluster-ipvs versions lint test-unit test test-deps typecheck docs bench clean help
+.PHONY: build rehearse stage matrix all sweep nodegroup cluster-proxy cluster-ipvs versions lint test-unit test test-deps test-upstream typecheck docs bench clean help

@@ -25,6 +25,7 @@ import { createClusterPki } from './join/pki.ts';
 import { registryHostNames, startRegistries, type RehearsalRegistries } from './registries.ts';
 import { rehearseJoin } from './join/rehearse-join.ts';
 import { joinSummary, type JoinResult } from './join/report.ts';
+import type { JoinFault } from './join/faults.ts';
 import { nodeVms } from './join/vm.ts';
 
 export interface RehearsalResult {
@@ -36,6 +37,8 @@ export interface RehearsalResult {
   lockFile?: string;
   /** With join=true: the node's verdict. */
   join?: JoinResult;
+  /** Each fault's verdict (hooks.joinFaults). */
+  joinFaults?: Partial<Record<JoinFault, JoinResult>>;
 }
 
 /** A build whose image did not join (join=true). */
@@ -45,7 +48,12 @@ const KEY_PAIR = 'eks-ami-rehearsal';
 /** Where upstream downloads go in a mirror build (pull_cni_from_github=false): nowhere. */
 export const UNREACHABLE = 'http://127.0.0.1:9/upstream-is-unreachable-in-a-mirror-build';
 
-export async function rehearse(words: string[], runner: Runner, log: (line: string) => void): Promise<RehearsalResult> {
+/** For the rehearsal's own tests: broken nodes joined after the good one, each expected to fail (join/faults.ts). */
+export interface RehearsalHooks {
+  joinFaults?: JoinFault[];
+}
+
+export async function rehearse(words: string[], runner: Runner, log: (line: string) => void, hooks: RehearsalHooks = {}): Promise<RehearsalResult> {
   // Bad input fails here, before anything starts.
   const { options, buildWords } = parseRehearsalOptions(words);
   const config = await configure(buildWords, { PACKER_VARIABLE_FILE: process.env.PACKER_VARIABLE_FILE });
@@ -77,6 +85,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   let lockPath: string | undefined;
   let ranToTheEnd = false;
   let joinResult: JoinResult | undefined;
+  const faultResults: Partial<Record<JoinFault, JoinResult>> = {};
   const amis: { region: string; id: string }[] = [];
   try {
     const values = config.values;
@@ -184,6 +193,12 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       // Ctrl-C ends the node's qemu, which the join reports as a failure: it was an interruption.
       check();
       log(joinSummary(joinResult));
+      for (const fault of hooks.joinFaults ?? []) {
+        const input = { rootfs: join(work, 'rootfs'), plan: pipeline.plan, amiId: amis[0].id, pki, builds, podImage: registries.podImage, connection, awsEndpoint: moto.endpoint, log };
+        faultResults[fault] = await rehearseJoin({ ...input, fault, outDir: join(work, 'join-faults', fault), work: join(work, `join-fault-${fault}`) });
+        check();
+        log(`${fault}: ${joinSummary(faultResults[fault])}`);
+      }
     }
     ranToTheEnd = true;
   } finally {
@@ -210,7 +225,7 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
   for (const ami of amis) log(`Emulator AMI ${ami.region}: ${ami.id}`);
   const buildExit = pipeline?.exitCode ?? 1;
   const exitCode = buildExit === 0 && joinResult && !joinResult.ok ? JOIN_FAILED_EXIT : buildExit;
-  return { exitCode, pipeline, rehearsalDir, amis, lockFile: rehearsalDir && lockPath ? join(rehearsalDir, LOCK_KEPT) : undefined, join: joinResult };
+  return { exitCode, pipeline, rehearsalDir, amis, lockFile: rehearsalDir && lockPath ? join(rehearsalDir, LOCK_KEPT) : undefined, join: joinResult, joinFaults: faultResults };
 }
 
 /** The staged lock's name among the results (the plan names its path while the rehearsal ran, and its SHA-256). */
@@ -226,7 +241,7 @@ function keepResults(work: string, buildDir: string, lockPath?: string): string 
   cpSync(join(dir, 'rootfs', '.stubs', 'calls.log'), join(dir, 'stub-calls.log'));
   if (existsSync(join(work, 'console.log'))) cpSync(join(work, 'console.log'), join(dir, 'console.log'));
   if (lockPath && existsSync(lockPath)) cpSync(lockPath, join(dir, LOCK_KEPT));
-  if (existsSync(join(work, 'join'))) renameSync(join(work, 'join'), join(dir, 'join'));
+  for (const kept of ['join', 'join-faults']) if (existsSync(join(work, kept))) renameSync(join(work, kept), join(dir, kept));
   return dir;
 }
 

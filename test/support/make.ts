@@ -4,11 +4,13 @@ import { capture, type Captured } from './spawn.ts';
 
 export type MakeResult = Captured;
 
-export function make(args: string[], env: Record<string, string | undefined> = {}): MakeResult {
+/** `make ARGS`; the timeout guards against a hang (a rehearsal that builds upstream binaries cold takes many minutes). */
+export function make(args: string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number } = {}): MakeResult {
+  const rehearsal = args[0] === 'rehearse';
   return capture('make', ['--no-print-directory', ...args], {
     cwd: repoPath(),
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    timeout: 180_000,
+    timeout: options.timeoutMs ?? (rehearsal ? 3_600_000 : 180_000),
   });
 }
 

@@ -47,11 +47,14 @@ interface EventList {
   items: { reason?: string; message?: string; involvedObject?: { name?: string } }[];
 }
 
-/** Polls `probe` until it returns a value, or the deadline passes (then the last observation explains why). */
+/**
+ * Polls `probe` until it returns a value, or the deadline passes (then `explain` says why). `failFast` looks for a
+ * failure that will not heal (the kubelet exited, an x509 refusal, the registry's 401) and ends the wait at once.
+ */
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; explain?: () => Promise<string> },
+  options: { timeoutMs: number; intervalMs?: number; explain?: () => Promise<string>; failFast?: () => Promise<string | undefined> },
 ): Promise<T> {
   let expired = false;
   const timer = setTimeout(() => (expired = true), options.timeoutMs);
@@ -59,6 +62,8 @@ export async function until<T>(
     for (;;) {
       const value = await probe().catch(() => undefined);
       if (value !== undefined) return value;
+      const fatal = await options.failFast?.().catch(() => undefined);
+      if (fatal) throw new JoinFailure(`${what} failed: ${fatal}`);
       if (expired)
         throw new JoinFailure(
           `${what} did not happen within ${Math.round(options.timeoutMs / 1000)} s${options.explain ? `: ${await options.explain().catch((e: Error) => e.message)}` : ''}`,
@@ -109,6 +114,32 @@ async function kubeletComplaints(vm: NodeVm): Promise<string> {
   return out.stdout.trim().replaceAll('\n', ' | ') || 'the kubelet logged nothing that explains it (see kubelet.log)';
 }
 
+/** A kubelet error that will not heal: its own exit, or a server certificate it cannot trust. */
+async function kubeletFatal(vm: NodeVm): Promise<string | undefined> {
+  const out = await vm.ssh(
+    "sudo journalctl -u kubelet --no-pager -o cat | grep -m 1 -E 'x509: certificate signed by unknown authority|failed to run Kubelet|command failed' | cut -c1-600",
+    { timeoutMs: 30_000 },
+  );
+  return out.stdout.trim() || undefined;
+}
+
+/** The pod's sandbox refused by the registry: a pull without credentials that the registry answers 401. */
+async function sandboxRefused(api: KubeApi): Promise<string | undefined> {
+  const events = await api.get<EventList>(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/events`);
+  const refused = events.items.find(
+    (e) =>
+      e.involvedObject?.name === POD_NAME &&
+      e.reason === 'FailedCreatePodSandBox' &&
+      /401|[Uu]nauthorized|authorization failed|no basic auth/.test(e.message ?? ''),
+  );
+  return refused ? `${refused.reason}: ${refused.message}` : undefined;
+}
+
+async function proxyComplaints(vm: NodeVm, unit: string): Promise<string> {
+  const out = await vm.ssh(`sudo journalctl -u ${unit} --no-pager -o cat | grep -E '^E|error|Error|fail' | tail -n 3`, { timeoutMs: 30_000 });
+  return out.stdout.trim().replaceAll('\n', ' | ') || 'kube-proxy logged no error';
+}
+
 /** The node's events and the pod's waiting reason: why a pod did not start (a 401 from the registry shows here). */
 async function podComplaints(api: KubeApi): Promise<string> {
   const events = await api.get<EventList>(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/events`);
@@ -141,6 +172,7 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
     await until(`node ${node.nodeName} registering`, () => api.get<NodeObject>(`/api/v1/nodes/${node.nodeName}`), {
       timeoutMs: 150_000,
       explain: () => kubeletComplaints(vm),
+      failFast: () => kubeletFatal(vm),
     });
     log(`node ${node.nodeName} registered; writing the CNI configuration where the VPC CNI would`);
     const conflist = readFileSync(repoPath('rehearsal', 'join', '10-rehearsal-bridge.conflist'), 'utf8').replaceAll('@POD_CIDR@', input.podCidr);
@@ -175,7 +207,7 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
         const isReady = found.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
         return found.status?.phase === 'Running' && isReady ? found : undefined;
       },
-      { timeoutMs: 180_000, explain: () => podComplaints(api) },
+      { timeoutMs: 180_000, explain: () => podComplaints(api), failFast: () => sandboxRefused(api) },
     );
     result.pod = { name: POD_NAME, phase: pod.status?.phase ?? 'Unknown', ip: pod.status?.podIP };
     log(`pod ${POD_NAME} Running at ${result.pod.ip}`);
@@ -217,10 +249,12 @@ async function proveMode(input: JoinNodeInput, mode: 'ipvs' | 'nftables', cluste
     },
     {
       timeoutMs: 90_000,
-      explain: async () =>
-        (await vm.ssh(`sudo journalctl -u ${unit} --no-pager -o cat | grep -E '^E|error|Error|fail' | tail -n 3`, { timeoutMs: 30_000 })).stdout
-          .trim()
-          .replaceAll('\n', ' | ') || 'kube-proxy logged no error',
+      explain: () => proxyComplaints(vm, unit),
+      // kube-proxy exits when it cannot run in the mode asked (it does not fall back to another).
+      failFast: async () =>
+        (await vm.ssh(`systemctl is-active --quiet ${unit}`, { timeoutMs: 30_000 })).exitCode !== 0
+          ? `kube-proxy exited: ${await proxyComplaints(vm, unit)}`
+          : undefined,
     },
   ).catch((error: Error) => error);
   if (programmed instanceof Error) return { mode, service, failure: programmed.message };

@@ -13,6 +13,7 @@ import { MetadataStandIn } from '../imds.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { joinNode, type KubeApi } from './join.ts';
 import { nodeModuleReport } from './modules-report.ts';
+import { applyFault, type JoinFault } from './faults.ts';
 import { hostNodeKernel, nodeNetworkFiles, prepareNodeDisk, type ExtraFile } from './node-disk.ts';
 import { launchNodeInstance } from './node-identity.ts';
 import type { ClusterPki } from './pki.ts';
@@ -43,8 +44,8 @@ export interface RehearseJoinInput {
   /** The emulator's endpoint as the node reaches it. */
   awsEndpoint: string;
   log: (line: string) => void;
-  /** Failure cases: files laid over the image, and the CA bootstrap.sh is given instead of the cluster's. */
-  tamper?: { extraFiles?: ExtraFile[]; caB64?: string };
+  /** A broken node the join must refuse (the rehearsal's tests; faults.ts). */
+  fault?: JoinFault;
 }
 
 function binary(builds: BuiltComponents, component: string, name: string): string {
@@ -137,7 +138,15 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     const node = await launchNodeInstance(ec2Client(region, input.connection), { amiId: input.amiId, region, dnsSuffix: facts.dnsSuffix });
     log(`Launched ${node.identity.instanceId} of ${input.amiId} in the emulator: the node will register as ${node.nodeName}`);
     metadata = await new MetadataStandIn({ host: '127.0.0.1', publicKey: '', role: NODE_ROLE, instance: node.identity }).start();
-    webhook = await new TokenWebhook({ host: '127.0.0.1', tls: input.pki.tokenWebhook, nodes: { [NODE_ACCESS_KEY]: node.nodeName }, log }).start();
+    // The kubelet presents a token on every request: each refusal is news, an acceptance only the first time.
+    const reviewed = new Set<string>();
+    const reviewLog = (line: string) => {
+      const accepted = line.includes('accepted');
+      if (accepted && reviewed.has(line.replace(/issued \S+/, ''))) return;
+      reviewed.add(line.replace(/issued \S+/, ''));
+      log(line);
+    };
+    webhook = await new TokenWebhook({ host: '127.0.0.1', tls: input.pki.tokenWebhook, nodes: { [NODE_ACCESS_KEY]: node.nodeName }, log: reviewLog }).start();
     const webhookKubeconfig = join(input.work, 'token-webhook.kubeconfig');
     webhook.writeKubeconfig(webhookKubeconfig, input.pki.ca.certFile);
     const clusterName = 'rehearsal';
@@ -156,24 +165,29 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     });
     log(`Control plane ready in ${controlPlane.secondsToReady.toFixed(0)} s at ${controlPlane.localEndpoint} (the node dials ${controlPlane.endpoint})`);
 
+    const kernel = hostNodeKernel();
+    const faulted = input.fault
+      ? await applyFault(input.fault, { rootfs: input.rootfs, work: join(input.work, 'fault'), kernelRelease: kernel.release, pauseImage: plan.pause_image })
+      : undefined;
+    if (input.fault) log(`Fault: ${input.fault} (the join must fail naming its cause)`);
+    const rootfs = faulted?.rootfs ?? input.rootfs;
     const user = plan.variables.ssh_username;
-    const { uid, gid } = ids(input.rootfs, user);
+    const { uid, gid } = ids(rootfs, user);
     const imdsPort = Number(new URL(metadata.endpoint).port);
     const disk = await prepareNodeDisk({
-      rootfs: input.rootfs,
+      rootfs,
       out: join(input.work, 'node.img'),
-      kernel: hostNodeKernel(),
+      kernel,
       extraFiles: [
         ...nodeNetworkFiles(),
         ...instanceNetworkFiles(imdsPort),
         ...hostKeyFiles(),
         { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
         ...kubeProxyFiles(plan, controlPlane.endpoint, input.pki, input.builds, node.nodeName),
-        ...(input.tamper?.extraFiles ?? []),
+        ...(faulted?.extraFiles ?? []),
       ],
     });
     log(`Node disk: ${disk.usedMiB} MiB used of ${disk.sizeMiB} MiB, made in ${(disk.durationMs / 1000).toFixed(1)} s`);
-    const kernel = hostNodeKernel();
     const bootStarted = Date.now();
     vm = await bootNode({ disk: disk.path, kernel, consoleLog: join(input.outDir, 'console.log'), sshKey: key, sshUser: user });
     try {
@@ -199,7 +213,7 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
       node,
       clusterName,
       apiserverEndpoint: controlPlane.endpoint,
-      caB64: input.tamper?.caB64 ?? controlPlane.caB64,
+      caB64: faulted?.caB64 ?? controlPlane.caB64,
       awsEndpoint: input.awsEndpoint,
       podCidr: POD_CIDR,
       podImage: input.podImage,

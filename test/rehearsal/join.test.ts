@@ -1,0 +1,116 @@
+// `make rehearse <minor> join=true` for real: the built image boots under qemu with Debian's kernel, runs
+// bootstrap.sh with the real kubelet and containerd (built from the minor's pinned source), registers with a
+// control plane built from the same source, runs a pod and serves a ClusterIP Service through kube-proxy in IPVS
+// mode (and nftables mode, which RHEL 9 images list). Stand-ins left: the AWS CLI and SSM agent installers
+// (AWS-signed), the IAM authenticator (a webhook checking the token's format), EC2 itself (moto) and IMDS.
+// Then the broken nodes of join/faults.ts must fail, each naming its cause.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FAULT_CAUSES, JOIN_FAULTS } from '../../src/rehearse/join/faults.ts';
+import { rehearse, type RehearsalResult } from '../../src/rehearse/rehearse.ts';
+import { processRunner } from '../../src/process/run.ts';
+import { capture } from '../support/spawn.ts';
+import { make } from '../support/make.ts';
+import { requireTool } from '../support/tools.ts';
+
+interface NodeList {
+  items: {
+    metadata: { name: string };
+    status: { nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string }; conditions: { type: string; status: string }[] };
+  }[];
+}
+interface PodList {
+  items: { metadata: { name: string }; spec: { nodeName: string }; status: { phase: string; podIP: string } }[];
+}
+interface ServiceList {
+  items: { metadata: { name: string }; spec: { clusterIP: string } }[];
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+/** Processes a join starts; none may outlive it. */
+function joinLeftovers(): string[] {
+  return capture('ps', ['-eo', 'args'])
+    .stdout.split('\n')
+    .filter((line) => /qemu-system-x86_64 .*node\.img|\/etcd |kube-apiserver |kube-controller-manager /.test(line));
+}
+
+/** What a joined node's outputs must show: the plan's versions Ready, the pod Running, the Service served per mode. */
+function expectJoined(joinDir: string, plan: { kubernetes_version: string; variables: { containerd_version: string }; kube_proxy_modes: string[] }): void {
+  const nodes = readJson<NodeList>(join(joinDir, 'nodes.json')).items;
+  expect(nodes).to.have.length(1);
+  const node = nodes[0];
+  expect(node.status.nodeInfo.kubeletVersion).to.equal(`v${plan.kubernetes_version}`);
+  expect(node.status.nodeInfo.containerRuntimeVersion).to.equal(`containerd://${plan.variables.containerd_version}`);
+  expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).to.equal('True');
+  const pod = readJson<PodList>(join(joinDir, 'pods.json')).items.find((p) => p.metadata.name === 'rehearsal-web');
+  expect(pod?.status.phase).to.equal('Running');
+  expect(pod?.spec.nodeName).to.equal(node.metadata.name);
+  const service = readJson<ServiceList>(join(joinDir, 'services.json')).items.find((s) => s.metadata.name === 'rehearsal-web');
+  const clusterIP = service?.spec.clusterIP ?? '(none)';
+  // ipvsadm -Ln: the Service's virtual server, round robin, with the pod as its real server.
+  const ipvs = readFileSync(join(joinDir, 'kube-proxy-ipvs.txt'), 'utf8');
+  const virtual = ipvs.indexOf(`TCP  ${clusterIP}:80 rr`);
+  expect(virtual, ipvs).to.be.greaterThan(-1);
+  expect(ipvs.slice(virtual).split('\n')[1]).to.match(new RegExp(`-> ${pod?.status.podIP.replaceAll('.', '\\.')}:8080\\s+Masq`));
+  if (plan.kube_proxy_modes.includes('nftables')) {
+    const nft = readFileSync(join(joinDir, 'kube-proxy-nftables.txt'), 'utf8');
+    expect(nft).to.include(clusterIP).and.to.include(`${pod?.status.podIP} . tcp . 8080`);
+  }
+  const modules = readJson<{ loaded: string[]; missing: string[] }>(join(joinDir, 'modules.json'));
+  expect(modules.loaded).to.include.members(['ip_vs', 'ip_vs_rr', 'nf_conntrack', 'overlay', 'br_netfilter']);
+  expect(modules.missing).to.deep.equal([]);
+  expect(readFileSync(join(joinDir, 'kubelet.log'), 'utf8')).to.include('Started kubelet');
+  expect(readFileSync(join(joinDir, 'summary.txt'), 'utf8')).to.match(/^Join joined: node \S+ Ready in \d+ s .*ipvs: [\d.]+:80 → [\d.]+:8080/);
+}
+
+describe('make rehearse … join=true (qemu node, control plane from source)', function () {
+  this.timeout(1_800_000);
+  before(() => {
+    for (const tool of ['packer', 'systemd-nspawn', 'qemu-system-x86_64', 'mke2fs', 'openssl', 'go', 'gcc']) requireTool(tool, 'the join rehearsal');
+  });
+
+  describe('the newest EKS minor, 1.36 (containerd 2), then broken nodes', () => {
+    let result: RehearsalResult;
+    const lines: string[] = [];
+    before(async () => {
+      result = await rehearse(['1.36', 'join=true'], processRunner, (line) => lines.push(line), { joinFaults: [...JOIN_FAULTS] });
+    });
+
+    it("builds, then joins: Ready with the plan's kubelet and containerd, a Running pod, the Service through IPVS and nftables", () => {
+      expect(result.exitCode, lines.slice(-30).join('\n')).to.equal(0);
+      expect(result.join?.ok, result.join?.failure).to.equal(true);
+      expectJoined(join(result.rehearsalDir!, 'join'), result.pipeline!.plan);
+      expect(lines.some((l) => /^Join joined: /.test(l))).to.equal(true);
+    });
+
+    for (const fault of JOIN_FAULTS) {
+      it(`refuses a node with the fault '${fault}', naming its cause`, () => {
+        const verdict = result.joinFaults?.[fault];
+        expect(verdict?.ok, `${fault} joined`).to.equal(false);
+        expect(verdict?.failure ?? '').to.match(FAULT_CAUSES[fault]);
+      });
+    }
+
+    it('leaves no VM, control plane or network namespace behind', () => {
+      expect(joinLeftovers()).to.deep.equal([]);
+      expect(capture('ip', ['netns', 'list']).stdout).not.to.include(`eks-rehearsal-${process.pid}`);
+    });
+  });
+
+  describe('a minor that still runs containerd 1.7: make rehearse 1.35 containerd_version=1.7.27 join=true', () => {
+    it('joins with containerd 1.7.27 through the CLI, and says so in its last line', () => {
+      const run = make(['rehearse', '1.35', 'containerd_version=1.7.27', 'join=true']);
+      expect(run.status, run.output.slice(-4000)).to.equal(0);
+      const dir = /Rehearsal results: (\S+)\/\{rootfs/.exec(run.output)?.[1] ?? '';
+      const plan = readJson<{ kubernetes_version: string; variables: { containerd_version: string }; kube_proxy_modes: string[] }>(
+        join(dir, '..', 'plan.json'),
+      );
+      expect(plan.kubernetes_version).to.equal('1.35.4');
+      expectJoined(join(dir, 'join'), plan);
+      expect(run.output).to.match(/Join joined: .*containerd:\/\/1\.7\.27/);
+      expect(joinLeftovers()).to.deep.equal([]);
+    });
+  });
+});
