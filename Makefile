@@ -84,10 +84,11 @@ typecheck: node_modules/.installed ## Type-check the TypeScript
 docs: node_modules/.installed ## Regenerate the README's variable table from the declarations
 	@$(TSX) scripts/docs.ts --write
 
-bench: node_modules/.installed ## Benchmark discovery, staging and plan latency against the emulator, next to the old approach; writes bench/RESULTS.md
+bench: node_modules/.installed ## Benchmark discovery, staging and plan latency against the emulator, next to the old approach, and the join rehearsal; writes bench/RESULTS.md
 	@$(TSX) bench/discovery.ts
 	@$(TSX) bench/stage.ts
 	@$(TSX) bench/plan.ts f604fb9 # the last commit before the plan-latency work (issue 14, item 7)
+	@$(TSX) bench/join.ts 1.36 # seconds to Ready and the join rehearsal's total (root; upstream binaries built first)
 
 clean: ## Remove build outputs
 	rm -rf build

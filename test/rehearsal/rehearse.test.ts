@@ -43,7 +43,7 @@ function leftovers(pid: number): string[] {
 }
 
 describe('make rehearse (moto + packer build + nspawn target)', function () {
-  this.timeout(600_000);
+  this.timeout(900_000);
   before(() => {
     for (const tool of ['packer', 'systemd-nspawn', 'mmdebstrap', 'ip', 'python3']) requireTool(tool, 'the offline rehearsal');
   });
