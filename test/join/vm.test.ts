@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSync } from '../../src/process/run.ts';
 import { modulesInKernel, nodeModuleReport, parseModuleReport } from '../../src/rehearse/join/modules-report.ts';
-import { hostNodeKernel, nodeNetworkFiles, prepareNodeDisk, type NodeKernel } from '../../src/rehearse/join/node-disk.ts';
+import { hostNodeKernel, nodeKernel, nodeNetworkFiles, prepareNodeDisk, type NodeKernel } from '../../src/rehearse/join/node-disk.ts';
 import { bootNode, VmRegistry, type NodeVm } from '../../src/rehearse/join/vm.ts';
 import { requireTool } from '../support/tools.ts';
 import { buildNodeRoot, METADATA_PROBES } from './node-root.ts';
@@ -50,7 +50,7 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
   let key: string;
   const registry = new VmRegistry();
 
-  before(function () {
+  before(async function () {
     for (const tool of [
       'qemu-system-x86_64',
       'mke2fs',
@@ -69,7 +69,7 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
       requireTool(tool, 'the join node VM test');
     }
     if (process.getuid?.() !== 0) throw new Error('The join node VM test needs root (overlay mounts in a mount namespace, chroot).');
-    kernel = hostNodeKernel();
+    kernel = await nodeKernel();
     work = mkdtempSync(join(tmpdir(), 'node-vm-test-'));
     key = join(work, 'id_ed25519');
     runSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
@@ -135,8 +135,8 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
       timings.bootToSystemRunning = Date.now() - started;
     });
 
-    it('boots to a running or degraded system (the list names a module no kernel has)', function () {
-      expect(state).to.be.oneOf(['running', 'degraded'], vm.consoleTail());
+    it('boots to a running system (systemd-modules-load does not fail on a module the kernel lacks)', function () {
+      expect(state, vm.consoleTail()).to.equal('running');
     });
 
     it("has systemd-modules-load load the root's list, and reports the module the kernel lacks", async function () {
@@ -148,9 +148,6 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
       expect(report.loaded).to.include.members(LISTED);
       expect(report.missing).to.deep.equal([NOT_A_MODULE]);
       expect(report.journal.join('\n')).to.include(NOT_A_MODULE);
-      // Loaded at boot by the list, not by someone later: the service that reads it says so.
-      const service = await vm.ssh('systemctl show -p ActiveState,Result systemd-modules-load.service');
-      expect(service.stdout).to.include('ActiveState=');
     });
 
     it('serves an IPVS virtual service with a real server (ipvsadm)', async function () {
@@ -195,9 +192,11 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
         (e: Error) => e,
       );
       timings.failedBoot = Date.now() - started;
+      // At qemu's exit, not at the deadline.
+      expect(timings.failedBoot).to.be.below(200_000);
       expect(error?.message).to.match(/qemu exited with status \d+ before sshd answered/);
-      // initramfs-tools' own words, from the console's tail.
-      expect(error?.message).to.match(/No init found|doesn't have requested \/sbin\/init/);
+      // The node initramfs's words, from the console's tail.
+      expect(error?.message).to.include('node-initramfs: /dev/vda has no /sbin/init');
       expect(alive(vm.pid)).to.equal(false);
       expect(registry.size).to.equal(0);
     });
