@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { repoPath } from '../../src/paths.ts';
 import { runSync } from '../../src/process/run.ts';
 import { modulesInKernel, nodeModuleReport, parseModuleReport } from '../../src/rehearse/join/modules-report.ts';
-import { hostNodeKernel, nodeKernel, nodeNetworkFiles, prepareNodeDisk, type NodeKernel } from '../../src/rehearse/join/node-disk.ts';
+import { hostNodeKernel, nodeKernel, nodeVmFiles, prepareNodeDisk, type NodeKernel } from '../../src/rehearse/join/node-disk.ts';
 import { bootNode, freePort, listensOn, VmRegistry, type NodeVm } from '../../src/rehearse/join/vm.ts';
 import { requireTool } from '../support/tools.ts';
 import { buildNodeRoot, METADATA_PROBES } from './node-root.ts';
@@ -94,7 +94,7 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
           rootfs: root,
           out: disk,
           kernel,
-          extraFiles: [...nodeNetworkFiles(), { path: '/etc/hosts', content: '10.0.2.2 control-plane.rehearsal\n', append: true }],
+          extraFiles: [...nodeVmFiles(), { path: '/etc/hosts', content: '10.0.2.2 control-plane.rehearsal\n', append: true }],
         }),
       );
       timings.diskSizeMiB = built.sizeMiB;

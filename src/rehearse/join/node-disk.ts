@@ -265,13 +265,13 @@ export async function prepareNodeDisk(options: NodeDiskOptions): Promise<NodeDis
 }
 
 /**
- * The files a node needs to be reachable under qemu's user networking. The rehearsal's Debian root has no
+ * The files a rehearsal root needs to be reachable as a VM under qemu's user networking. The rehearsal's Debian root has no
  * network configuration (a RHEL image has NetworkManager and cloud-init) and no udev, without which
  * systemd-networkd never manages a link: a oneshot unit sets qemu's fixed addresses (guest 10.0.2.15/24, host
  * and gateway 10.0.2.2) on the one NIC before network.target. The root's own /etc/resolv.conf
  * is kept (qemu's resolver would be 10.0.2.3).
  */
-export function nodeNetworkFiles(): ExtraFile[] {
+export function nodeVmFiles(): ExtraFile[] {
   const script = `#!/bin/sh
 # The rehearsal node's network under qemu user networking (prepareNodeDisk's nodeNetworkFiles).
 set -eu
@@ -302,5 +302,11 @@ WantedBy=network-online.target multi-user.target
     { path: unitPath, content: unit },
     { path: '/etc/systemd/system/multi-user.target.wants/rehearsal-node-network.service', symlink: unitPath },
     { path: '/etc/systemd/system/network-online.target.wants/rehearsal-node-network.service', symlink: unitPath },
+    // The image leaves no SSH host keys (cleanup.sh removes them; on RHEL sshd-keygen@.service makes new ones at
+    // the first boot); Debian's ssh.service does not, so it gets the same step, before its own `sshd -t`.
+    {
+      path: '/etc/systemd/system/ssh.service.d/rehearsal-host-keys.conf',
+      content: '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n',
+    },
   ];
 }
