@@ -64,6 +64,8 @@ export function buildNodeRoot(options: NodeRootOptions): void {
   mkdirSync(join(root, 'home', sshUser, '.ssh'), { mode: 0o700 });
   writeFileSync(join(root, 'home', sshUser, '.ssh/authorized_keys'), options.authorizedKey, { mode: 0o600 });
   must('chroot', [root, 'chown', '-R', `${sshUser}:${sshUser}`, `/home/${sshUser}/.ssh`]);
+  // As the image leaves it (cleanup.sh): no SSH host keys; the node makes its own at boot (nodeVmFiles).
+  for (const file of readdirSync(join(root, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_'))) rmSync(join(root, 'etc/ssh', file));
   writeFileSync(join(root, 'etc/hostname'), 'rehearsal-node\n');
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1 localhost\n127.0.1.1 rehearsal-node\n');
   writeFileSync(join(root, 'etc/modules-load.d/rehearsal-test.conf'), `# the VM test's list\n${options.modules.join('\n')}\n`);

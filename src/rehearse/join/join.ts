@@ -7,7 +7,7 @@
 //
 // Where the node deviates from what an EC2 instance does, and why (the README lists these too):
 // - the disk is the rehearsal's Debian root with Debian's 6.1 kernel and its modules (RHEL's kernel cannot boot
-//   here); systemd-networkd takes qemu's DHCP lease (RHEL uses NetworkManager);
+//   here); a oneshot unit sets qemu's fixed addresses (RHEL uses NetworkManager); SSH host keys are made at boot;
 // - 169.254.169.254:80 is redirected to the IMDS stand-in by one nft rule the rehearsal adds to its copy of the disk;
 // - bootstrap.sh runs with AWS_ENDPOINT_URL pointing the AWS CLI stand-in at the emulator;
 // - the rehearsal logs in with a key of its own (cleanup.sh removed Packer's, as it should);

@@ -39,6 +39,8 @@ export function parseModulesLoad(text: string): string[] {
     .map((line) => line.split(/\s+/)[0]);
 }
 
+// The journal is read by the program's identifier, not its unit: systemd-modules-load may start before journald's
+// socket and then logs to the kernel's ring buffer, whose imported lines carry no unit once the process is gone.
 const REPORT_SCRIPT = `
 echo "@@ release"; uname -r
 for d in ${MODULES_LOAD_DIRS.join(' ')}; do
@@ -46,7 +48,7 @@ for d in ${MODULES_LOAD_DIRS.join(' ')}; do
 done
 echo "@@ proc"; cut -d' ' -f1 /proc/modules
 echo "@@ builtin"; cat "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null
-echo "@@ journal"; sudo -n journalctl -b -o cat -u systemd-modules-load 2>/dev/null
+echo "@@ journal"; sudo -n journalctl -b -o cat -t systemd-modules-load 2>/dev/null
 true
 `;
 

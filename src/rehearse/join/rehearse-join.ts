@@ -14,7 +14,7 @@ import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { joinNode, type KubeApi } from './join.ts';
 import { nodeModuleReport } from './modules-report.ts';
 import { applyFault, type JoinFault } from './faults.ts';
-import { hostNodeKernel, nodeNetworkFiles, prepareNodeDisk, type ExtraFile } from './node-disk.ts';
+import { nodeKernel, nodeVmFiles, prepareNodeDisk, type ExtraFile } from './node-disk.ts';
 import { launchNodeInstance } from './node-identity.ts';
 import type { ClusterPki } from './pki.ts';
 import { joinSummary, writeJoinOutput, type JoinResult } from './report.ts';
@@ -83,32 +83,6 @@ function kubeProxyFiles(plan: Plan, endpoint: string, pki: ClusterPki, builds: B
   ];
 }
 
-/**
- * RHEL generates SSH host keys at first boot (sshd-keygen@.service; cleanup.sh removed the build's); the
- * rehearsal's Debian root has no such unit, so its copy of the disk gets one.
- */
-function hostKeyFiles(): ExtraFile[] {
-  const unit = [
-    '[Unit]',
-    'Description=Rehearsal: SSH host keys at first boot (RHEL: sshd-keygen@.service)',
-    'Before=ssh.service',
-    'ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    // ed25519 only: an RSA key takes long under qemu's emulation, and one host key is all sshd needs.
-    "ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key",
-    '',
-    '[Install]',
-    'RequiredBy=ssh.service',
-    '',
-  ].join('\n');
-  return [
-    { path: '/etc/systemd/system/rehearsal-ssh-host-keys.service', content: unit },
-    { path: '/etc/systemd/system/ssh.service.requires/rehearsal-ssh-host-keys.service', symlink: '/etc/systemd/system/rehearsal-ssh-host-keys.service' },
-  ];
-}
-
 function instanceNetworkFiles(imdsPort: number): ExtraFile[] {
   const fill = (file: string) =>
     readFileSync(repoPath('rehearsal', 'join', file), 'utf8')
@@ -165,7 +139,8 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     });
     log(`Control plane ready in ${controlPlane.secondsToReady.toFixed(0)} s at ${controlPlane.localEndpoint} (the node dials ${controlPlane.endpoint})`);
 
-    const kernel = hostNodeKernel();
+    // Debian's kernel with the rehearsal's small initramfs (virtio disk and network drivers: the root has no udev).
+    const kernel = await nodeKernel();
     const faulted = input.fault
       ? await applyFault(input.fault, { rootfs: input.rootfs, work: join(input.work, 'fault'), kernelRelease: kernel.release, pauseImage: plan.pause_image })
       : undefined;
@@ -179,9 +154,8 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
       out: join(input.work, 'node.img'),
       kernel,
       extraFiles: [
-        ...nodeNetworkFiles(),
+        ...nodeVmFiles(),
         ...instanceNetworkFiles(imdsPort),
-        ...hostKeyFiles(),
         { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
         ...kubeProxyFiles(plan, controlPlane.endpoint, input.pki, input.builds, node.nodeName),
         ...(faulted?.extraFiles ?? []),

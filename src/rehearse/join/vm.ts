@@ -7,7 +7,7 @@
 // Every qemu started here is in a registry (nodeVms by default): a caller's failure path and its SIGINT
 // handler call killAll(), and a process that exits with a node still running kills it on the way out.
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { processRunner, startDetached, type RunResult, type Runner } from '../../process/run.ts';
 import type { NodeKernel } from './node-disk.ts';
@@ -39,6 +39,8 @@ export interface BootOptions {
   snapshot?: boolean;
   registry?: VmRegistry;
   runner?: Runner;
+  /** How host ports are chosen (default freePort); a test substitutes a taken port to see qemu's bind fail. */
+  pickPort?: () => Promise<number>;
 }
 
 export interface SshResult extends RunResult {
@@ -145,16 +147,30 @@ export function sshBanner(host: string, port: number, timeoutMs = 2000): Promise
   });
 }
 
-/** Whether qemu has bound a forward: slirp accepts on the host side at once, whatever the guest is doing. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+/**
+ * Whether process `pid` listens on 127.0.0.1:`port` (IPv4), from /proc: its socket inodes against the LISTEN
+ * entries of /proc/net/tcp. Connecting would not tell qemu's listener from another process's.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (socket) inodes.add(socket[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return false; // the process is gone
+  }
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .some((fields) => fields[1] === local && fields[3] === '0A' && inodes.has(fields[9]));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,10 +198,16 @@ export class NodeVm {
       this.stderr = (this.stderr + chunk.toString()).slice(-8192);
     });
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
+      const ended = (exit: VmExit) => {
+        if (this.exit) return;
+        this.exit = exit;
         registry.delete(this);
-        resolve(this.exit);
+        resolve(exit);
+      };
+      child.once('exit', (code, signal) => ended({ code, signal }));
+      // Never started (no qemu on the PATH): no exit event follows.
+      child.once('error', () => {
+        if (child.pid === undefined) ended({ code: 127, signal: null });
       });
     });
     registry.add(this);
@@ -357,15 +379,16 @@ export async function bootNode(options: BootOptions): Promise<NodeVm> {
   const registry = options.registry ?? nodeVms;
   let lastError = '';
   for (let attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
-    const forwards = new Map<number, number>([[22, await freePort()]]);
-    for (const forward of options.hostForwards ?? []) forwards.set(forward.guestPort, forward.hostPort ?? (await freePort()));
+    const pick = options.pickPort ?? freePort;
+    const forwards = new Map<number, number>([[22, await pick()]]);
+    for (const forward of options.hostForwards ?? []) forwards.set(forward.guestPort, forward.hostPort ?? (await pick()));
     const sshPort = forwards.get(22)!;
     const child = startDetached('qemu-system-x86_64', qemuArgs(options, forwards), { stdio: ['ignore', 'ignore', 'pipe'] });
     const vm = new NodeVm(child, sshPort, forwards, options, registry);
     const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
     const bound = (async () => {
       while (vm.running) {
-        if (await listening(sshPort)) return true;
+        if (vm.pid !== undefined && [...forwards.values()].every((port) => listensOn(vm.pid!, port))) return true;
         await sleep(100);
       }
       return false;
@@ -383,9 +406,10 @@ export async function bootNode(options: BootOptions): Promise<NodeVm> {
     await vm.exited;
     lastError = vm.qemuErrors;
     // qemu 7.2: "Could not set up host forwarding rule 'tcp:…'": someone else took the port; try others.
-    if (!/host forwarding rule/i.test(lastError) || options.hostForwards?.some((f) => f.hostPort !== undefined)) {
-      throw new Error(`qemu exited at once (${lastError || 'no message'}); console: ${options.consoleLog}`);
-    }
+    if (!/host forwarding rule/i.test(lastError)) throw new Error(`qemu exited at once: ${lastError || 'no message'} (console: ${options.consoleLog})`);
+    const fixed = (options.hostForwards ?? []).filter((f) => f.hostPort !== undefined).map((f) => `127.0.0.1:${f.hostPort}`);
+    if (fixed.length > 0)
+      throw new Error(`qemu could not bind its forwards (${lastError}); is ${fixed.join(' or ')} in use? Leave hostPort out to get a free port.`);
   }
   throw new Error(`qemu could not bind a free port on 127.0.0.1 in ${BIND_ATTEMPTS} attempts: ${lastError}`);
 }
