@@ -71,7 +71,9 @@ const runs: Run[] = [];
 for (let i = 0; i < RUNS; i++) {
   console.log(`join rehearsal ${i + 1}/${RUNS}: make rehearse ${MINOR} join=true …`);
   const run = await once();
-  console.log(`  ${run.ok ? 'joined' : 'FAILED'} in ${run.wall.toFixed(0)} s (node Ready in ${run.readySeconds ?? '?'} s, join phase ${run.joinSeconds ?? '?'} s)`);
+  console.log(
+    `  ${run.ok ? 'joined' : 'FAILED'} in ${run.wall.toFixed(0)} s (node Ready in ${run.readySeconds ?? '?'} s, join phase ${run.joinSeconds ?? '?'} s)`,
+  );
   runs.push(run);
 }
 
