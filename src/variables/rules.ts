@@ -46,13 +46,15 @@ const architecture: Rule = ({ values: v }) => {
     : [new ConfigError('instance_type', v.instance_type, `an ${v.arch} instance type because arch=${v.arch}`, `${v.instance_type} is ${arch}; pick e.g. ${v.arch === 'arm64' ? 'm6g.large' : 'm6i.large'} or leave instance_type unset.`)];
 };
 
-// kubelet 1.36+ needs containerd 2 (containerd 1.7 lacks the RuntimeConfig CRI call). containerd 2 runs on
-// every RHEL major: RHEL 8 (glibc 2.28) gets containerd's static release build (provisioners/containerd.sh).
+// Kubernetes supports containerd 1.x only up to 1.35 and EKS runs containerd 2 from 1.36. kubelet 1.36.3 still
+// starts with containerd 1.7, falling back to its own cgroupDriver because 1.7 lacks the CRI RuntimeConfig call
+// (the join rehearsal shows it and warns): a pair nobody supports, so it is refused. containerd 2 runs on every
+// RHEL major: RHEL 8 (glibc 2.28) gets containerd's static release build (provisioners/containerd.sh).
 const containerdForKubelet: Rule = ({ values: v, minor }) => {
   const wanted = minor || (v.kubernetes_version ? minorOf(v.kubernetes_version) : '');
   const major = Number(v.containerd_version.split('.')[0]);
   return wanted && major < 2 && needsContainerd2(wanted)
-    ? [new ConfigError('containerd_version', v.containerd_version, `2.x for Kubernetes ${wanted} (kubelet 1.36 and later do not run with containerd 1.x)`, `Drop containerd_version to get the default (${declarations.containerd_version.default}), or build Kubernetes 1.35 or older.`)]
+    ? [new ConfigError('containerd_version', v.containerd_version, `2.x for Kubernetes ${wanted} (Kubernetes supports containerd 1.x only up to 1.35; containerd 1.7 lacks the CRI RuntimeConfig call kubelet 1.36 asks for)`, `Drop containerd_version to get the default (${declarations.containerd_version.default}), or build Kubernetes 1.35 or older.`)]
     : [];
 };
 

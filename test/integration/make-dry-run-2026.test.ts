@@ -38,7 +38,7 @@ describe('the EKS of late 2026 through make … dry_run=true (moto + real packer
     expect(plan.source_ami_name).to.equal('RHEL-9.6.0_HVM_GA-20250423-x86_64-0-Hourly2-GP3');
   });
 
-  it('make 1.36 plans containerd 2 (kubelet 1.36 cannot use containerd 1.x) and an image ready for IPVS and nftables', () => {
+  it('make 1.36 plans containerd 2 (Kubernetes supports containerd 1.x only up to 1.35) and an image ready for IPVS and nftables', () => {
     const plan = dryRun(['1.36']);
     expect(plan.kubernetes_version).to.match(/^1\.36\./);
     expect(plan.variables.containerd_version).to.match(/^2\./);

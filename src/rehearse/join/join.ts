@@ -197,6 +197,14 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
     result.kubeletVersion = ready.status?.nodeInfo?.kubeletVersion;
     result.containerRuntimeVersion = ready.status?.nodeInfo?.containerRuntimeVersion;
     log(`node Ready in ${result.secondsToReady.toFixed(0)} s: kubelet ${result.kubeletVersion}, ${result.containerRuntimeVersion}`);
+    // containerd 1.7 lacks the CRI RuntimeConfig call; kubelet 1.36 still falls back to its own cgroupDriver.
+    const fallback = await vm.ssh("sudo journalctl -u kubelet --no-pager -o cat | grep -m 1 -c 'should be updated to support RuntimeConfig'", { timeoutMs: 30_000 });
+    if (fallback.stdout.trim() === '1') {
+      result.warnings = [
+        `kubelet ${result.kubeletVersion} runs with ${result.containerRuntimeVersion} only by falling back to its own cgroupDriver: the runtime does not implement the CRI RuntimeConfig call (Kubernetes supports containerd 1.x up to 1.35)`,
+      ];
+      log(`WARNING: ${result.warnings[0]}`);
+    }
 
     await api.post(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/services`, serviceManifest());
     await api.post(`/api/v1/namespaces/${WORKLOAD_NAMESPACE}/pods`, podManifest(node.nodeName, input.podImage));

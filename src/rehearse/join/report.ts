@@ -26,6 +26,8 @@ export interface JoinResult {
   totalSeconds: number;
   /** The first failure, in a sentence naming its cause. */
   failure?: string;
+  /** What works but should not be relied on (the kubelet falling back because the runtime lacks a CRI call). */
+  warnings?: string[];
 }
 
 /** One line: node, seconds to Ready, pod, and service → endpoint per kube-proxy mode. */
@@ -35,7 +37,8 @@ export function joinSummary(result: JoinResult): string {
   const pod = result.pod ? `pod ${result.pod.name} ${result.pod.phase}${result.pod.ip ? ` at ${result.pod.ip}` : ''}` : 'no pod';
   const modes = result.modes.map((m) => `${m.mode}: ${m.service} → ${m.endpoint ?? `nothing (${m.failure ?? 'no answer'})`}`);
   const verdict = result.ok ? 'joined' : `FAILED: ${result.failure ?? 'see the logs'}`;
-  return `Join ${verdict}: ${[`${node}${versions}`, pod, ...modes].join('; ')}; ${result.totalSeconds.toFixed(0)} s in all`;
+  const warnings = (result.warnings ?? []).map((w) => `WARNING: ${w}`);
+  return `Join ${verdict}: ${[`${node}${versions}`, pod, ...modes, ...warnings].join('; ')}; ${result.totalSeconds.toFixed(0)} s in all`;
 }
 
 /** Writes one output file of the join (JSON pretty-printed, text as is). */
