@@ -198,7 +198,9 @@ export async function joinNode(input: JoinNodeInput): Promise<JoinResult> {
     result.containerRuntimeVersion = ready.status?.nodeInfo?.containerRuntimeVersion;
     log(`node Ready in ${result.secondsToReady.toFixed(0)} s: kubelet ${result.kubeletVersion}, ${result.containerRuntimeVersion}`);
     // containerd 1.7 lacks the CRI RuntimeConfig call; kubelet 1.36 still falls back to its own cgroupDriver.
-    const fallback = await vm.ssh("sudo journalctl -u kubelet --no-pager -o cat | grep -m 1 -c 'should be updated to support RuntimeConfig'", { timeoutMs: 30_000 });
+    const fallback = await vm.ssh("sudo journalctl -u kubelet --no-pager -o cat | grep -m 1 -c 'should be updated to support RuntimeConfig'", {
+      timeoutMs: 30_000,
+    });
     if (fallback.stdout.trim() === '1') {
       result.warnings = [
         `kubelet ${result.kubeletVersion} runs with ${result.containerRuntimeVersion} only by falling back to its own cgroupDriver: the runtime does not implement the CRI RuntimeConfig call (Kubernetes supports containerd 1.x up to 1.35)`,
