@@ -58,7 +58,9 @@ function expectJoined(joinDir: string, plan: { kubernetes_version: string; varia
     const nft = readFileSync(join(joinDir, 'kube-proxy-nftables.txt'), 'utf8');
     // A DNAT to the pod's endpoint (kube-proxy 1.35 writes `dnat to IP:PORT`, 1.36 a numgen map of `IP . PORT`).
     const ip = (pod?.status.podIP ?? '(none)').replaceAll('.', '\\.');
-    expect(nft).to.include(clusterIP).and.to.match(new RegExp(`dnat (ip )?to (${ip}:8080|.*${ip} \\. 8080)`));
+    expect(nft)
+      .to.include(clusterIP)
+      .and.to.match(new RegExp(`dnat (ip )?to (${ip}:8080|.*${ip} \\. 8080)`));
   }
   const modules = readJson<{ loaded: string[]; missing: string[] }>(join(joinDir, 'modules.json'));
   expect(modules.loaded).to.include.members(['ip_vs', 'ip_vs_rr', 'nf_conntrack', 'overlay', 'br_netfilter']);
