@@ -1,9 +1,11 @@
 #!/usr/bin/env tsx
-// `make docs`: regenerate the README's variable table and the provisioner contract's environment table;
+// `make docs`: regenerate the README's variable and stage option tables and the provisioner contract's environment
+// and artifact tables;
 // without --write, exits 1 when either document has drifted.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { main } from '../src/cli/main.ts';
 import { repoPath } from '../src/paths.ts';
+import { withArtifactTable } from '../src/data/artifact-docs.ts';
 import { withProvisionerEnvironmentTable } from '../src/plan/provisioner-environment.ts';
 import { withVariableTable } from '../src/report/variable-docs.ts';
 import { withStageOptionTable } from '../src/stage/options.ts';
@@ -12,6 +14,7 @@ const generated: [string, (text: string) => string, string][] = [
   ['README.md', withVariableTable, 'variable table'],
   ['README.md', withStageOptionTable, 'stage option table'],
   ['docs/provisioner-contract.md', withProvisionerEnvironmentTable, 'environment table'],
+  ['docs/provisioner-contract.md', withArtifactTable, 'artifact table'],
 ];
 
 await main(async () => {

@@ -5,8 +5,9 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactManifest, INSTANCE_MANIFEST_COLUMNS, resolveArtifacts, type ManifestQuery } from '../../src/data/artifacts.ts';
+import { artifactManifest, declaredArtifactNames, INSTANCE_MANIFEST_COLUMNS, resolveArtifacts, type ManifestQuery } from '../../src/data/artifacts.ts';
 import { repoPath } from '../../src/paths.ts';
+import { withArtifactTable } from '../../src/data/artifact-docs.ts';
 
 interface Step {
   script: string;
@@ -59,6 +60,12 @@ describe('artifact manifest (data/artifacts.json)', () => {
     expect(artifactManifest.artifacts.map((a) => a.name))
       .to.not.include('kubectl')
       .and.not.include('kube-proxy');
+  });
+
+  it("docs/provisioner-contract.md's artifact table is the manifest's (run 'make docs' after changing data/artifacts.json)", () => {
+    const doc = readFileSync(repoPath('docs', 'provisioner-contract.md'), 'utf8');
+    expect(withArtifactTable(doc) === doc, "docs/provisioner-contract.md is out of date: run 'make docs'").to.equal(true);
+    for (const name of declaredArtifactNames()) expect(doc).to.match(new RegExp(`^  ${name} +\\S+\\.sh: `, 'm'));
   });
 
   it("docs/provisioner-contract.md names the manifest's bucket binaries and mirror layout", () => {
