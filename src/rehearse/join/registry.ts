@@ -7,11 +7,10 @@
 // Every request is recorded, so a test or the rehearsal's summary can show "the registry refused an anonymous pull".
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync, createReadStream } from 'node:fs';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { KeyPair } from './pki.ts';
+import { startTlsServer, type TlsServer } from './tls-server.ts';
 
 export interface RegistryRepository {
   /** An OCI image layout directory (index.json naming tags with org.opencontainers.image.ref.name). */
@@ -60,9 +59,7 @@ const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
 const TAGS = /^\/v2\/(.+)\/(tags)\/list$/;
 
 export class RegistryStandIn {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  private stopped?: Promise<void>;
+  private server?: TlsServer;
   readonly requests: RegistryRequest[] = [];
   port = 0;
 
@@ -75,22 +72,8 @@ export class RegistryStandIn {
   }
 
   async start(): Promise<this> {
-    const server = createServer({ cert: readFileSync(this.options.tls.certFile), key: readFileSync(this.options.tls.keyFile) }, (req, res) =>
-      this.handle(req, res),
-    );
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.server = await startTlsServer(this.options, (req, res) => this.handle(req, res));
+    this.port = this.server.port;
     return this;
   }
 
@@ -106,12 +89,7 @@ export class RegistryStandIn {
 
   /** Idempotent; closes open keep-alive connections too, so no socket outlives it. */
   stop(): Promise<void> {
-    this.stopped ??= new Promise<void>((resolve) => {
-      if (!this.server?.listening) return resolve();
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
-    return this.stopped;
+    return this.server?.stop() ?? Promise.resolve();
   }
 
   private credentialsOf(req: IncomingMessage): Credentials {

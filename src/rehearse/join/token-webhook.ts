@@ -15,12 +15,11 @@
 // role, and maps it to the node's name as the aws-auth entry of a node role does
 // (system:node:{{EC2PrivateDNSName}} in groups system:bootstrappers and system:nodes). An unknown key is refused.
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { allRegions, regionFacts } from '../../data/partitions.ts';
 import type { KeyPair } from './pki.ts';
+import { startTlsServer, type TlsServer } from './tls-server.ts';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 const MAX_TOKEN_BYTES = 4096;
@@ -115,9 +114,7 @@ interface TokenReview {
 }
 
 export class TokenWebhook {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  private stopped?: Promise<void>;
+  private server?: TlsServer;
   private readonly hosts = stsHosts();
   readonly reviews: TokenReviewRecord[] = [];
   port = 0;
@@ -129,22 +126,8 @@ export class TokenWebhook {
   }
 
   async start(): Promise<this> {
-    const server = createServer({ cert: readFileSync(this.options.tls.certFile), key: readFileSync(this.options.tls.keyFile) }, (req, res) =>
-      this.handle(req, res),
-    );
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.server = await startTlsServer(this.options, (req, res) => this.handle(req, res));
+    this.port = this.server.port;
     return this;
   }
 
@@ -191,12 +174,7 @@ export class TokenWebhook {
   }
 
   stop(): Promise<void> {
-    this.stopped ??= new Promise<void>((resolve) => {
-      if (!this.server?.listening) return resolve();
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
-    return this.stopped;
+    return this.server?.stop() ?? Promise.resolve();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
