@@ -169,8 +169,9 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
       },
     });
     if (pipeline.exitCode === 0 && !pipeline.plan.dry_run) amis.push(...(await emulatorAmis(pipeline.plan.ami_name, [values.aws_region, ...values.ami_regions], connection)));
-    check();
+    // An interrupted build has its results kept, as any failed build (Packer reports the interruption).
     if (options.join && pipeline.exitCode === 0 && amis[0]) {
+      check();
       // The build instance is done; its network stays: the node reaches the registry and the emulator through it.
       await target.stop();
       log(`Joining the image as a node (qemu, real kernel): outputs in ${pipeline.dir}/rehearsal/join/`);
@@ -202,8 +203,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     }
     ranToTheEnd = true;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The signal handlers stay until everything is stopped: a second Ctrl-C (a terminal sends one to the whole
+    // process group, and tsx relays another) must not end the process half-way through the clean-up.
     await nodeVms.killAll();
     await target?.stop();
     target?.destroy();
@@ -217,6 +218,8 @@ export async function rehearse(words: string[], runner: Runner, log: (line: stri
     signer?.dispose();
     // A failure that threw (seeding, staging, Ctrl-C before the build) leaves no working directory either.
     if (!ranToTheEnd) rmSync(work, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 
   const rehearsalDir = pipeline ? keepResults(work, pipeline.dir, lockPath) : undefined;
