@@ -2,7 +2,7 @@
 // its phases, read from the time each of its progress lines appears, with the upstream binaries already cached
 // (warm; `make upstream` first). The node's own seconds to Ready come from its summary line. Runs it RUNS times
 // and writes its section of bench/RESULTS.md (bench:join), next to the issue's target for a warm join.
-// Usage: node --import tsx bench/join.ts [minor]
+// Usage: node --import tsx bench/join.ts [minor] [runs]
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import { writeSection } from './results-section.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const MINOR = process.argv[2] ?? '1.36';
-const RUNS = 2;
+const RUNS = Number(process.argv[3] ?? 2);
 const TARGET_S = 180;
 
 interface Run {
@@ -45,12 +45,18 @@ function once(): Promise<Run> {
     let joinSeconds: number | undefined;
     let ok = false;
     const child = spawn('make', ['--no-print-directory', 'rehearse', MINOR, 'join=true'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let pending = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
+    // The rehearsal's progress lines go to stderr, Packer's output to stdout: read both.
+    const reader = () => {
+      let pending = '';
+      return (chunk: Buffer) => {
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      };
+    };
+    const onLine = (line: string) => {
+      {
         const at = (performance.now() - started) / 1000;
         for (const [name, pattern] of PHASES) if (!(name in marks) && pattern.test(line)) marks[name] = at;
         const summary = /Join joined: .* Ready in (\d+) s .*; (\d+) s in all/.exec(line);
@@ -60,8 +66,9 @@ function once(): Promise<Run> {
           joinSeconds = Number(summary[2]);
         }
       }
-    });
-    child.stderr.resume();
+    };
+    child.stdout.on('data', reader());
+    child.stderr.on('data', reader());
     child.once('error', reject);
     child.once('close', (code) => resolve({ wall: (performance.now() - started) / 1000, marks, readySeconds, joinSeconds, ok: ok && code === 0 }));
   });
