@@ -5,11 +5,9 @@
 // fetched once more from the start. Artifacts that publish a signature instead of a digest (fetchSigned) are
 // checked with it before the rename, and remembered by the signature's digest.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ChecksumMismatch, StageError, TransientError } from './errors.ts';
 import { GaveUp, withRetries, type RetryPolicy } from './retry.ts';
 import { RangeNotSatisfiable, type Source } from './sources.ts';
@@ -137,16 +135,20 @@ export class ArtifactCache {
         resumedAt = offset;
         progress?.start(offset, opened.total);
         let received = 0;
-        const meter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
+        // Each chunk is on disk before the next is read, so whatever arrived before a reset or a short
+        // body is kept for the next attempt to resume from (a write stream would drop what it still buffers).
+        const file = await open(partial, offset > 0 ? 'a' : 'w');
+        try {
+          for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+            await file.write(chunk);
             hash.update(chunk);
             received += chunk.length;
             networkBytes += chunk.length;
             progress?.bytes(chunk.length);
-            done(null, chunk);
-          },
-        });
-        await pipeline(opened.body, meter, createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
+          }
+        } finally {
+          await file.close();
+        }
         if (opened.length !== undefined && received !== opened.length) {
           throw new TransientError(`${source.url}: truncated body (${received} of ${opened.length} bytes)`);
         }
