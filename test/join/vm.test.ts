@@ -22,6 +22,12 @@ const USER = 'node-admin';
 
 /** A deadline as a latch: it settles after `ms`, unref'd so it keeps nothing alive. */
 const deadlineIn = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+/** The ssh master processes (ssh -M) of the node whose SSH port on this machine is `port`. */
+const sshMasters = (port: number) =>
+  runSync('ps', ['-eo', 'args'])
+    .stdout.split('\n')
+    .filter((line) => line.startsWith('ssh -M') && line.includes(`-p ${port} `));
+
 const alive = (pid: number | undefined) => {
   if (pid === undefined) return false;
   try {
@@ -171,11 +177,20 @@ describe('join: the node VM (qemu, real kernel, systemd)', function () {
       expect(readFileSync(copy, 'utf8')).to.match(new RegExp(`^${USER}:`, 'm'));
     });
 
-    it('powers off in order and leaves no qemu process', async function () {
+    it('runs its commands over one SSH connection (a new handshake costs about a second under TCG)', async function () {
+      // sshd names the client's address and port in SSH_CONNECTION: one connection, one client port.
+      const ports = new Set<string>();
+      for (let i = 0; i < 3; i++) ports.add((await vm.ssh('echo "$SSH_CONNECTION"')).stdout.trim().split(' ')[1]);
+      expect(ports.size, [...ports].join(', ')).to.equal(1);
+      expect(sshMasters(vm.sshPort)).to.have.length(1);
+    });
+
+    it('powers off in order and leaves no qemu process, nor its SSH connection', async function () {
       const pid = vm.pid;
       const exit = await timed('poweroff', () => vm.poweroff({ timeoutMs: 60_000 }));
       expect(exit).to.deep.equal({ code: 0, signal: null });
       expect(alive(pid)).to.equal(false);
+      expect(sshMasters(vm.sshPort)).to.deep.equal([]);
       expect(registry.size).to.equal(0);
       await vm.kill(); // idempotent
     });

@@ -33,7 +33,7 @@ const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) 
 function joinLeftovers(): string[] {
   return capture('ps', ['-eo', 'args'])
     .stdout.split('\n')
-    .filter((line) => /qemu-system-x86_64 .*node\.img|\/etcd |kube-apiserver |kube-controller-manager /.test(line));
+    .filter((line) => /qemu-system-x86_64 .*node\.img|\/etcd |kube-apiserver |kube-controller-manager |ssh -M -N .*eks-node-/.test(line));
 }
 
 /** What a joined node's outputs must show: the plan's versions Ready, the pod Running, the Service served per mode. */

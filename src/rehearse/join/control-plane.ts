@@ -42,6 +42,8 @@ export interface ControlPlaneOptions {
   serviceCidr?: string;
   /** How long start() waits for readiness before failing; default 180 s (a cold start on 2 busy cores). */
   readyTimeoutMs?: number;
+  /** kube-apiserver's port on 127.0.0.1, when the caller must name the endpoint before it starts; default a free one. */
+  apiPort?: number;
   log?: (line: string) => void;
   runner?: Runner;
 }
@@ -170,7 +172,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   try {
-    const [etcdClient, etcdPeer, apiPort, cmPort] = await distinctFreePorts(4);
+    const [etcdClient, etcdPeer, apiPort, cmPort] = await distinctFreePorts(4, options.apiPort);
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     launch(
       'etcd',
@@ -319,10 +321,16 @@ async function latch(ready: () => Promise<boolean>): Promise<void> {
   }
 }
 
-async function distinctFreePorts(count: number): Promise<number[]> {
+/** `count` distinct free ports; `apiPort`, when given, is the third (kube-apiserver's) and no other repeats it. */
+async function distinctFreePorts(count: number, apiPort?: number): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
+  while (ports.size < count - (apiPort === undefined ? 0 : 1)) {
+    const port = await freePort();
+    if (port !== apiPort) ports.add(port);
+  }
+  const chosen = [...ports];
+  if (apiPort !== undefined) chosen.splice(2, 0, apiPort);
+  return chosen;
 }
 
 function apiRequest(endpoint: string, ca: Buffer, client: { cert: Buffer; key: Buffer }, method: string, path: string, body?: unknown): Promise<ApiAnswer> {

@@ -114,13 +114,22 @@ async function kubeletComplaints(vm: NodeVm): Promise<string> {
   return out.stdout.trim().replaceAll('\n', ' | ') || 'the kubelet logged nothing that explains it (see kubelet.log)';
 }
 
+/** Plain words before the kubelet's own line, where that line alone leaves the user guessing. */
+const KUBELET_FATAL_MEANING: [RegExp, string][] = [
+  [/unknown service runtime\.v1\.RuntimeService/, 'the container runtime does not serve the CRI v1 API this kubelet speaks (containerd 1.6 or later does)'],
+  [/x509: certificate signed by unknown authority/, "the kubelet does not trust the API server's certificate (is --b64-cluster-ca the cluster's CA?)"],
+];
+
 /** A kubelet error that will not heal: its own exit, or a server certificate it cannot trust. */
 async function kubeletFatal(vm: NodeVm): Promise<string | undefined> {
   const out = await vm.ssh(
     "sudo journalctl -u kubelet --no-pager -o cat | grep -m 1 -E 'x509: certificate signed by unknown authority|failed to run Kubelet|command failed' | cut -c1-600",
     { timeoutMs: 30_000 },
   );
-  return out.stdout.trim() || undefined;
+  const line = out.stdout.trim();
+  if (!line) return undefined;
+  const meaning = KUBELET_FATAL_MEANING.find(([pattern]) => pattern.test(line))?.[1];
+  return meaning ? `${meaning}: ${line}` : line;
 }
 
 /** The pod's sandbox refused by the registry: a pull without credentials that the registry answers 401. */

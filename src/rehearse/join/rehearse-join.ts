@@ -19,7 +19,7 @@ import { launchNodeInstance } from './node-identity.ts';
 import type { ClusterPki } from './pki.ts';
 import { joinSummary, writeJoinOutput, type JoinResult } from './report.ts';
 import { TokenWebhook } from './token-webhook.ts';
-import { bootNode, type NodeVm } from './vm.ts';
+import { bootNode, freePort, type NodeVm } from './vm.ts';
 
 /** The node's address for the host under qemu's user network (the host's 127.0.0.1). */
 const HOST_FROM_GUEST = '10.0.2.2';
@@ -124,7 +124,12 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
     const webhookKubeconfig = join(input.work, 'token-webhook.kubeconfig');
     webhook.writeKubeconfig(webhookKubeconfig, input.pki.ca.certFile);
     const clusterName = 'rehearsal';
-    controlPlane = await startControlPlane({
+    // The control plane starts while the node's disk is made and the node boots: neither needs the other before
+    // bootstrap.sh, and the node's kube-proxy only needs the endpoint, so the port is chosen first.
+    const imdsPort = Number(new URL(metadata.endpoint).port);
+    const apiPort = await freePort();
+    const endpoint = `https://${HOST_FROM_GUEST}:${apiPort}`;
+    const controlPlaneStarted = startControlPlane({
       workDir: join(input.work, 'control-plane'),
       binaries: {
         etcd: binary(input.builds, 'etcd', 'etcd'),
@@ -135,59 +140,77 @@ export async function rehearseJoin(input: RehearseJoinInput): Promise<JoinResult
       tokenWebhookKubeconfig: webhookKubeconfig,
       clusterName,
       advertiseAddress: HOST_FROM_GUEST,
+      apiPort,
       log,
+    }).then((started) => {
+      controlPlane = started;
+      log(`Control plane ready in ${started.secondsToReady.toFixed(0)} s at ${started.localEndpoint} (the node dials ${started.endpoint})`);
+      return started;
     });
-    log(`Control plane ready in ${controlPlane.secondsToReady.toFixed(0)} s at ${controlPlane.localEndpoint} (the node dials ${controlPlane.endpoint})`);
 
-    // Debian's kernel with the rehearsal's small initramfs (virtio disk and network drivers: the root has no udev).
-    const kernel = await nodeKernel();
-    const faulted = input.fault
-      ? await applyFault(input.fault, { rootfs: input.rootfs, work: join(input.work, 'fault'), kernelRelease: kernel.release, pauseImage: plan.pause_image })
-      : undefined;
-    if (input.fault) log(`Fault: ${input.fault} (the join must fail naming its cause)`);
-    const rootfs = faulted?.rootfs ?? input.rootfs;
-    const user = plan.variables.ssh_username;
-    const { uid, gid } = ids(rootfs, user);
-    const imdsPort = Number(new URL(metadata.endpoint).port);
-    const disk = await prepareNodeDisk({
-      rootfs,
-      out: join(input.work, 'node.img'),
-      kernel,
-      extraFiles: [
-        ...nodeVmFiles(),
-        ...instanceNetworkFiles(imdsPort),
-        { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
-        ...kubeProxyFiles(plan, controlPlane.endpoint, input.pki, input.builds, node.nodeName),
-        ...(faulted?.extraFiles ?? []),
-      ],
-    });
-    log(`Node disk: ${disk.usedMiB} MiB used of ${disk.sizeMiB} MiB, made in ${(disk.durationMs / 1000).toFixed(1)} s`);
-    const bootStarted = Date.now();
-    vm = await bootNode({ disk: disk.path, kernel, consoleLog: join(input.outDir, 'console.log'), sshKey: key, sshUser: user });
-    try {
-      await vm.waitForSsh(new Promise((resolve) => setTimeout(resolve, 240_000).unref()));
-    } catch (error) {
-      return failedBeforeJoin(node.nodeName, `the node did not boot to SSH: ${(error as Error).message}`, bootStarted, input);
-    }
-    log(`Node up (SSH) ${((Date.now() - bootStarted) / 1000).toFixed(0)} s after qemu started`);
-    const modules = await nodeModuleReport(vm);
+    const nodeBooted = (async () => {
+      // Debian's kernel with the rehearsal's small initramfs (virtio disk and network drivers: the root has no udev).
+      const kernel = await nodeKernel();
+      const faulted = input.fault
+        ? await applyFault(input.fault, {
+            rootfs: input.rootfs,
+            work: join(input.work, 'fault'),
+            kernelRelease: kernel.release,
+            pauseImage: plan.pause_image,
+            log,
+          })
+        : undefined;
+      if (input.fault) log(`Fault: ${input.fault} (the join must fail naming its cause)`);
+      const rootfs = faulted?.rootfs ?? input.rootfs;
+      const user = plan.variables.ssh_username;
+      const { uid, gid } = ids(rootfs, user);
+      const disk = await prepareNodeDisk({
+        rootfs,
+        out: join(input.work, 'node.img'),
+        kernel,
+        extraFiles: [
+          ...nodeVmFiles(),
+          ...instanceNetworkFiles(imdsPort),
+          { path: `/home/${user}/.ssh/authorized_keys`, content: readFileSync(`${key}.pub`), mode: 0o600, uid, gid, append: true },
+          ...kubeProxyFiles(plan, endpoint, input.pki, input.builds, node.nodeName),
+          ...(faulted?.extraFiles ?? []),
+        ],
+      });
+      log(`Node disk: ${disk.usedMiB} MiB used of ${disk.sizeMiB} MiB, made in ${(disk.durationMs / 1000).toFixed(1)} s`);
+      const bootStarted = Date.now();
+      vm = await bootNode({ disk: disk.path, kernel, consoleLog: join(input.outDir, 'console.log'), sshKey: key, sshUser: user });
+      const up = await vm.waitForSsh(new Promise((resolve) => setTimeout(resolve, 240_000).unref())).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      return { kernel, faulted, bootStarted, vm, up, upSeconds: (Date.now() - bootStarted) / 1000 };
+    })();
+    // Both run to their end (each leaves something to stop in finally) before either's failure is reported.
+    const [started, booted] = await Promise.allSettled([controlPlaneStarted, nodeBooted]);
+    if (started.status === 'rejected') throw started.reason;
+    if (booted.status === 'rejected') throw booted.reason;
+    const { kernel, faulted, bootStarted, up, upSeconds } = booted.value;
+    const nodeVm = booted.value.vm;
+    if (up) return failedBeforeJoin(node.nodeName, `the node did not boot to SSH: ${up.message}`, bootStarted, input);
+    log(`Node up (SSH) ${upSeconds.toFixed(0)} s after qemu started`);
+    const modules = await nodeModuleReport(nodeVm);
     writeJoinOutput(input.outDir, 'modules.json', modules);
     log(
       `Node booted (kernel ${kernel.release}); systemd-modules-load loaded ${modules.loaded.length} of the image's listed modules${modules.missing.length ? `, not: ${modules.missing.join(', ')}` : ''}`,
     );
 
-    const cp = controlPlane;
+    const cp = started.value;
     const api: KubeApi = {
       get: async (path) => answer(await cp.api('GET', path), `GET ${path}`),
       post: async (path, body) => answer(await cp.api('POST', path, body), `POST ${path}`),
     };
     return await joinNode({
-      vm,
+      vm: nodeVm,
       api,
       node,
       clusterName,
-      apiserverEndpoint: controlPlane.endpoint,
-      caB64: faulted?.caB64 ?? controlPlane.caB64,
+      apiserverEndpoint: cp.endpoint,
+      caB64: faulted?.caB64 ?? cp.caB64,
       awsEndpoint: input.awsEndpoint,
       podCidr: POD_CIDR,
       podImage: input.podImage,

@@ -9,6 +9,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { processRunner, startDetached, type RunResult, type Runner } from '../../process/run.ts';
 import type { NodeKernel } from './node-disk.ts';
 
@@ -174,6 +176,16 @@ export function listensOn(pid: number, port: number): boolean {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGKILLs a detached child's process group (a no-op once it is gone). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
 const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
 export interface VmExit {
@@ -185,6 +197,9 @@ export class NodeVm {
   readonly exited: Promise<VmExit>;
   private exit?: VmExit;
   private stderr = '';
+  /** The SSH master connection later commands share (see multiplex), while it is up. */
+  private master?: ChildProcess;
+  private readonly controlPath: string;
 
   constructor(
     private readonly child: ChildProcess,
@@ -211,6 +226,9 @@ export class NodeVm {
       });
     });
     registry.add(this);
+    // A Unix socket path must stay short (108 bytes): the temporary directory, not the work directory.
+    this.controlPath = join(tmpdir(), `eks-node-${process.pid}-${sshPort}.ssh`);
+    void this.exited.then(() => this.stopMaster());
   }
 
   get pid(): number | undefined {
@@ -256,13 +274,42 @@ export class NodeVm {
     for (;;) {
       if (gone) throw this.failure(`The node's qemu ${this.describeExit()} before sshd answered.`);
       if (passed) throw this.failure(`The node's sshd did not answer on 127.0.0.1:${this.sshPort} before the deadline.`);
-      if (await sshBanner('127.0.0.1', this.sshPort)) return;
+      if (await sshBanner('127.0.0.1', this.sshPort)) return this.multiplex();
       await tick();
     }
   }
 
+  /**
+   * Opens one SSH connection that every later command rides on (ssh -M, ControlMaster=no for the others). Under
+   * TCG each new connection's key exchange runs emulated in the guest and costs about a second, and a join runs
+   * a hundred commands. Should the master not come up, commands connect on their own as before.
+   */
+  private async multiplex(): Promise<void> {
+    const args = ['-M', '-N', '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlPersist=no', ...this.sshArgs()];
+    const master = startDetached('ssh', args, { stdio: 'ignore' });
+    master.once('error', () => undefined);
+    const runner = this.options.runner ?? processRunner;
+    for (let waited = 0; waited < 20_000 && master.exitCode === null && this.running; waited += 200) {
+      const check = await runner.capture('ssh', ['-o', `ControlPath=${this.controlPath}`, '-O', 'check', 'node']);
+      if (check.exitCode === 0) {
+        this.master = master;
+        return;
+      }
+      await sleep(200);
+    }
+    killGroup(master);
+  }
+
+  private stopMaster(): void {
+    const master = this.master;
+    this.master = undefined;
+    if (master) killGroup(master);
+  }
+
   private sshArgs(): string[] {
+    const shared = this.master ? ['-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`] : [];
     return [
+      ...shared,
       '-i',
       this.options.sshKey,
       '-p',
@@ -324,14 +371,9 @@ export class NodeVm {
 
   /** Synchronous SIGKILL, for process exit hooks. */
   killNow(): void {
-    if (this.running && this.child.pid !== undefined) {
-      try {
-        // qemu runs in a process group of its own (startDetached): the whole group goes.
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    this.stopMaster();
+    // qemu runs in a process group of its own (startDetached): the whole group goes.
+    if (this.running) killGroup(this.child);
   }
 }
 
