@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { FAULT_EXPECTATIONS, JOIN_FAULTS } from '../../src/rehearse/join/faults.ts';
 import { rehearse, type RehearsalResult } from '../../src/rehearse/rehearse.ts';
 import { processRunner } from '../../src/process/run.ts';
-import { capture } from '../support/spawn.ts';
+import { capture, captureAsync } from '../support/spawn.ts';
+import { joinLeftovers, rehearsalLeftovers } from '../support/leftovers.ts';
+import { repoPath } from '../../src/paths.ts';
 import { make } from '../support/make.ts';
 import { requireTool } from '../support/tools.ts';
 
@@ -28,13 +30,6 @@ interface ServiceList {
 }
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
-
-/** Processes a join starts; none may outlive it. */
-function joinLeftovers(): string[] {
-  return capture('ps', ['-eo', 'args'])
-    .stdout.split('\n')
-    .filter((line) => /qemu-system-x86_64 .*node\.img|\/etcd |kube-apiserver |kube-controller-manager |ssh -M -N .*eks-node-/.test(line));
-}
 
 /** What a joined node's outputs must show: the plan's versions Ready, the pod Running, the Service served per mode. */
 function expectJoined(joinDir: string, plan: { kubernetes_version: string; variables: { containerd_version: string }; kube_proxy_modes: string[] }): void {
@@ -106,6 +101,40 @@ describe('make rehearse … join=true (qemu node, control plane from source)', f
     it('leaves no VM, control plane or network namespace behind', () => {
       expect(joinLeftovers()).to.deep.equal([]);
       expect(capture('ip', ['netns', 'list']).stdout).not.to.include(`eks-rehearsal-${process.pid}`);
+    });
+  });
+
+  describe('Ctrl-C while the node joins', () => {
+    it('stops the node, its SSH connection, the control plane and the rehearsal, exits 130 and leaves nothing behind', async () => {
+      let output = '';
+      // A latch: resolved by the output that shows bootstrap.sh starting on the booted node, not by polling.
+      let joining!: () => void;
+      const joiningSeen = new Promise<void>((resolve) => (joining = resolve));
+      let pid = 0;
+      const run = captureAsync(repoPath('node_modules/.bin/tsx'), ['scripts/rehearse.ts', '1.36', 'join=true'], {
+        cwd: repoPath(),
+        detached: true,
+        onStart: (started) => (pid = started),
+        onOutput: (all) => {
+          output = all;
+          if (all.includes('bootstrap.sh rehearsal --apiserver-endpoint')) joining();
+        },
+      });
+      const exited = run.then((result) => result.status);
+      await Promise.race([joiningSeen, exited]);
+      expect(output, output.slice(-2000)).to.include('bootstrap.sh rehearsal --apiserver-endpoint');
+      const running = joinLeftovers();
+      for (const part of [/qemu-system-x86_64/, /kube-apiserver /, /\/etcd /, /ssh -M -N/])
+        expect(
+          running.some((line) => part.test(line)),
+          `${part} should be running when the signal comes: ${running.join(' | ')}`,
+        ).to.equal(true);
+      const rehearsalPid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);
+      // The whole process group, as a terminal's Ctrl-C signals it.
+      process.kill(-pid, 'SIGINT');
+      expect(await exited, output.slice(-2000)).to.equal(130);
+      expect(joinLeftovers()).to.deep.equal([]);
+      expect(rehearsalLeftovers(rehearsalPid)).to.deep.equal([]);
     });
   });
 

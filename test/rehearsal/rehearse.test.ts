@@ -14,6 +14,7 @@ import { declaredArtifactNames } from '../../src/data/artifacts.ts';
 import { repoPath } from '../../src/paths.ts';
 import { make } from '../support/make.ts';
 import { requireTool } from '../support/tools.ts';
+import { rehearsalLeftovers } from '../support/leftovers.ts';
 import { purlOf, spdxProblems, type SpdxDocument } from '../support/spdx.ts';
 
 function planDirFrom(output: string, root = repoPath()): string {
@@ -26,20 +27,6 @@ function planDirFrom(output: string, root = repoPath()): string {
 function exportedImages(archive: string): string[] {
   const index = JSON.parse(capture('tar', ['-xOf', archive, 'index.json']).stdout) as { manifests: { annotations?: Record<string, string> }[] };
   return index.manifests.map((m) => m.annotations?.['io.containerd.image.name'] ?? '').filter(Boolean);
-}
-
-function leftovers(pid: number): string[] {
-  const found: string[] = [];
-  const netns = capture('ip', ['netns', 'list']).stdout;
-  if (netns.includes(`eks-rehearsal-${pid}`)) found.push(`network namespace eks-rehearsal-${pid}`);
-  const mounts = readFileSync('/proc/mounts', 'utf8');
-  if (mounts.includes(`.rehearsal-${pid}`)) found.push('a mount under the rehearsal directory');
-  if (existsSync(repoPath('build', `.rehearsal-${pid}`))) found.push('the rehearsal working directory');
-  const ps = capture('ps', ['-eo', 'pid,args']).stdout;
-  for (const line of ps.split('\n')) {
-    if (line.includes(`.rehearsal-${pid}`) || line.includes(`eks-rehearsal-${pid}`)) found.push(`process: ${line.trim()}`);
-  }
-  return found;
 }
 
 describe('make rehearse (moto + packer build + nspawn target)', function () {
@@ -285,7 +272,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
       expect(output).to.contain('packer build failed with exit code 1 in step cni-plugins.sh');
       expect(output).to.contain('simulated failure');
       const pid = Number(/eks-rehearsal-(\d+)/.exec(output)?.[1]);
-      expect(leftovers(pid)).to.deep.equal([]);
+      expect(rehearsalLeftovers(pid)).to.deep.equal([]);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
@@ -318,7 +305,7 @@ describe('make rehearse (moto + packer build + nspawn target)', function () {
     const code = await exited;
     expect(code, output.slice(-2000)).to.not.equal(0);
     expect(output).to.contain('Terminating the source AWS instance');
-    expect(leftovers(rehearsalPid)).to.deep.equal([]);
+    expect(rehearsalLeftovers(rehearsalPid)).to.deep.equal([]);
     rmSync(planDirFrom(output), { recursive: true, force: true });
   });
 });
