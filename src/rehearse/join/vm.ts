@@ -282,7 +282,8 @@ export class NodeVm {
   /**
    * Opens one SSH connection that every later command rides on (ssh -M, ControlMaster=no for the others). Under
    * TCG each new connection's key exchange runs emulated in the guest and costs about a second, and a join runs
-   * dozens of commands (every poll of the node is one). Should the master not come up, commands connect on their own as before.
+   * dozens of commands (every poll of the node is one). Should the master not come up, commands connect on their
+   * own as before.
    */
   private async multiplex(): Promise<void> {
     const args = ['-M', '-N', '-o', `ControlPath=${this.controlPath}`, '-o', 'ControlPersist=no', ...this.sshArgs()];
