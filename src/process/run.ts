@@ -35,6 +35,16 @@ export function startDetached(command: string, args: string[], options: { env?: 
   return spawn(command, args, { env: options.env ?? process.env, stdio: options.stdio, detached: true });
 }
 
+/** Sends `signal` to the process group a startDetached child leads; a group that is already gone is not an error. */
+export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 export const processRunner: Runner = {
   async capture(command, args, options = {}) {
     const result = await $({ nothrow: true, quiet: true, cwd: options.cwd, env: options.env ?? process.env })`${command} ${args}`;

@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { processRunner, startDetached, type Runner, type RunResult } from '../../process/run.ts';
+import { processRunner, signalGroup, startDetached, type Runner, type RunResult } from '../../process/run.ts';
 import { freePort } from '../emulator.ts';
 import { DEFAULT_SERVICE_CIDR, type ClusterPki, type KeyPair } from './pki.ts';
 
@@ -144,13 +144,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   let stopping: Promise<void> | undefined;
-  const killGroup = (m: Managed, signal: NodeJS.Signals) => {
-    try {
-      if (m.child.pid) process.kill(-m.child.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
+  const killGroup = (m: Managed, signal: NodeJS.Signals) => signalGroup(m.child.pid, signal);
+
   // process.exit() without stop(): kill the groups at once (the death signal covers a killed process).
   const onExit = () => managed.forEach((m) => killGroup(m, 'SIGKILL'));
   process.once('exit', onExit);

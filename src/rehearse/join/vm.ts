@@ -11,7 +11,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, 
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processRunner, startDetached, type RunResult, type Runner } from '../../process/run.ts';
+import { processRunner, signalGroup, startDetached, type RunResult, type Runner } from '../../process/run.ts';
 import type { NodeKernel } from './node-disk.ts';
 
 export interface HostForward {
@@ -177,14 +177,9 @@ export function listensOn(pid: number, port: number): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SIGKILLs a detached child's process group (a no-op once it is gone). */
+/** SIGKILLs a detached child's process group, unless the child has already exited. */
 function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
+  if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid, 'SIGKILL');
 }
 const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
